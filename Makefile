@@ -1,0 +1,45 @@
+# Caléol — two commands do everything: `make run` and `make test`.
+SHELL := /bin/bash
+# durable_rules does not import on Python 3.13: take the first interpreter in 3.11–3.12.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+SEED ?= 42
+DOSSIERS ?= 20000
+LOGEMENTS ?= 3000
+export CALEOL_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite install clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 ou 3.12 est requis (durable_rules ne s'importe pas sous 3.13)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installe: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installe-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installe
+
+install: $(VENV)/.installe
+
+## Installe, crée ou met à jour la base SQLite sous instance/, charge la démo si la base est vide, sert l'application.
+run: $(VENV)/.installe
+	$(BIN)/caleol db upgrade
+	$(BIN)/caleol demo load --si-vide --seed $(SEED) --dossiers $(DOSSIERS) --logements $(LOGEMENTS)
+	$(BIN)/caleol serve --host 127.0.0.1 --port 5000
+
+## Installe avec les extras de test et lance toute la suite, sur SQLite et PostgreSQL.
+test: $(VENV)/.installe-test
+	$(BIN)/python -m pytest
+
+## La suite sans PostgreSQL (poste sans serveur local).
+test-sqlite: $(VENV)/.installe-test
+	CALEOL_TEST_DATABASE_URL= $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

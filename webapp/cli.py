@@ -1,0 +1,108 @@
+"""The `caleol` command: every operation of Caléol from the shell.
+
+Transactions live here: each command opens one unit of work, commits once or rolls back.
+"""
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import db as dbmod
+
+
+class Contexte:
+    """Lazily built database handles for the commands."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or dbmod.database_url()
+
+    @cached_property
+    def engine(self) -> Engine:
+        return dbmod.make_engine(self.url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return dbmod.make_sessionmaker(self.engine)
+
+    def transaction(self):
+        return dbmod.transaction(self.sessions)
+
+
+pass_contexte = click.make_pass_decorator(Contexte, ensure=True)
+
+
+def erreur(message: str, code: int = 2) -> None:
+    """A clear French message on stderr and a non-zero exit, never a traceback."""
+    click.echo(f"Erreur : {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="CALEOL_DATABASE_URL",
+    default=None,
+    help="Base de données (défaut : SQLite sous instance/).",
+)
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Caléol : aide à la décision des commissions d'attribution (CALEOL)."""
+    ctx.obj = Contexte(database_url)
+
+
+@main.group()
+def db() -> None:
+    """Schéma de la base de données."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_contexte
+def db_upgrade(contexte: Contexte, revision: str) -> None:
+    """Crée ou met à jour le schéma (migrations Alembic)."""
+    from .migrations import current, upgrade
+
+    upgrade(contexte.engine, revision)
+    click.echo(f"Schéma à jour (révision {current(contexte.engine)}).")
+
+
+@db.command("current")
+@pass_contexte
+def db_current(contexte: Contexte) -> None:
+    """Affiche la révision du schéma."""
+    from .migrations import current
+
+    click.echo(current(contexte.engine) or "aucune")
+
+
+@main.group()
+def territoire() -> None:
+    """Référentiel territorial (communes, EPCI, QPV 2024)."""
+
+
+@territoire.command("charger")
+@pass_contexte
+def territoire_charger(contexte: Contexte) -> None:
+    """Charge les communes, les EPCI et les QPV de fixtures/geo."""
+    from .services.territoire import charger_territoire
+
+    with contexte.transaction() as session:
+        res = charger_territoire(session, acteur="cli:territoire charger")
+    click.echo(f"{res['communes']} communes, {res['epci']} EPCI, {res['qpv']} QPV chargés.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug/--no-debug", default=False)
+@pass_contexte
+def serve(contexte: Contexte, host: str, port: int, debug: bool) -> None:
+    """Sert l'application web (serveur de développement ; gunicorn en production)."""
+    from . import create_app
+
+    app = create_app({"DATABASE_URL": contexte.url})
+    app.run(host=host, port=port, debug=debug, use_reloader=False)

@@ -1,0 +1,41 @@
+"""SQLAlchemy models of Caléol (typed, SQLAlchemy 2.0 style)."""
+from .audit import AuditEntry
+from .base import Base
+from .commission import (
+    Attribution,
+    Candidature,
+    Commission,
+    Decision,
+    MembreSeance,
+    ModeSeance,
+    Seance,
+    StatutSeance,
+    TypeDecision,
+)
+from .demande import (
+    Demande,
+    LienCotitulaire,
+    Personne,
+    RefusOffre,
+    Ressource,
+    RolePersonne,
+    SensRessource,
+    SituationPrioritaire,
+    StatutDemande,
+)
+from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
+from .patrimoine import (
+    CODE_SNE_RESERVATAIRE,
+    ConventionReservation,
+    Financement,
+    Logement,
+    ModeReservation,
+    Reservataire,
+    Residence,
+    StatutLogement,
+    Typologie,
+    TypeReservataire,
+)
+from .territoire import Commune, Epci, Qpv, QpvCommune
+
+__all__ = [name for name in dir() if not name.startswith("_")]
