@@ -17,6 +17,7 @@ from webapp.models import (
     Qpv,
     Residence,
     Ressource,
+    RevenuFiscal,
     RolePersonne,
     SensRessource,
     SituationPrioritaire,
@@ -53,10 +54,8 @@ def test_une_demande_complete_fait_l_aller_retour(sessions):
             role=RolePersonne.DEMANDEUR,
             nom="Martin",
             date_naissance=dt.date(1985, 5, 4),
-            rfr_n2=Decimal("18250.00"),
-            annee_rfr_n2=2024,
-            avis_n2="avis-1",
         )
+        p.revenus_fiscaux.append(RevenuFiscal(annee=2024, montant=Decimal("18250.00"), avis="avis-1"))
         p.ressources.append(Ressource(sens=SensRessource.RECUE, code="SAL", montant_mensuel=Decimal("1450.55")))
         d.personnes.append(p)
         d.situations.append(SituationPrioritaire(code="PRIO_SANS_LOGEMENT", verifiee=True))
@@ -65,7 +64,7 @@ def test_une_demande_complete_fait_l_aller_retour(sessions):
         relue = s.scalars(select(Demande).where(Demande.numero_unique == "059112500012345A")).one()
         assert relue.typologies_souhaitees == ["T2", "T3"]
         assert relue.logement_actuel_loyer == Decimal("612.40")
-        assert relue.personnes[0].rfr_n2 == Decimal("18250.00")
+        assert relue.personnes[0].revenus_fiscaux[0].montant == Decimal("18250.00")
         assert relue.personnes[0].ressources[0].montant_mensuel == Decimal("1450.55")
         assert relue.situations[0].code == "PRIO_SANS_LOGEMENT"
 

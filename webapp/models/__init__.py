@@ -18,6 +18,7 @@ from .demande import (
     Personne,
     RefusOffre,
     Ressource,
+    RevenuFiscal,
     RolePersonne,
     SensRessource,
     SituationPrioritaire,

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, EurosNullable, IntPk, JsonList
@@ -129,13 +129,6 @@ class Personne(Base):
     situation_professionnelle: Mapped[str | None] = mapped_column(String(4))
     profession: Mapped[str | None] = mapped_column(String(120))
 
-    # Revenu fiscal de référence, each with the tax notice (avis) it belongs to.
-    rfr_n2: Mapped[EurosNullable]
-    annee_rfr_n2: Mapped[int | None] = mapped_column(Integer)
-    avis_n2: Mapped[str | None] = mapped_column(String(40))
-    rfr_n1: Mapped[EurosNullable]
-    annee_rfr_n1: Mapped[int | None] = mapped_column(Integer)
-    avis_n1: Mapped[str | None] = mapped_column(String(40))
     ressources_12_mois: Mapped[EurosNullable]
 
     procedure_divorce: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -145,6 +138,9 @@ class Personne(Base):
     demande: Mapped[Demande] = relationship(back_populates="personnes")
     ressources: Mapped[list[Ressource]] = relationship(
         back_populates="personne", cascade="all, delete-orphan", order_by="Ressource.id"
+    )
+    revenus_fiscaux: Mapped[list[RevenuFiscal]] = relationship(
+        back_populates="personne", cascade="all, delete-orphan", order_by="RevenuFiscal.annee"
     )
 
 
@@ -160,6 +156,25 @@ class Ressource(Base):
     montant_mensuel: Mapped[Decimal] = mapped_column(Numeric(12, 2))
 
     personne: Mapped[Personne] = relationship(back_populates="ressources")
+
+
+class RevenuFiscal(Base):
+    """Revenu fiscal de référence of one year, with the tax notice (avis) it appears on.
+
+    A married or PACS couple shares one notice: the second person carries the notice's reference
+    and no amount of their own, and so adds nothing to the household's resources.
+    """
+
+    __tablename__ = "revenu_fiscal"
+    __table_args__ = (UniqueConstraint("personne_id", "annee"),)
+
+    id: Mapped[IntPk]
+    personne_id: Mapped[int] = mapped_column(ForeignKey("personne.id", ondelete="CASCADE"), index=True)
+    annee: Mapped[int] = mapped_column(Integer)
+    montant: Mapped[EurosNullable]
+    avis: Mapped[str | None] = mapped_column(String(40))
+
+    personne: Mapped[Personne] = relationship(back_populates="revenus_fiscaux")
 
 
 class SituationPrioritaire(Base):

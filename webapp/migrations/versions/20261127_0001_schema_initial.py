@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 15:08:52.849869
+Create Date: 2026-11-27 15:09:15.629492
 """
 from __future__ import annotations
 
@@ -132,12 +132,6 @@ def upgrade() -> None:
     sa.Column('handicap_details', sa.Text(), nullable=True),
     sa.Column('situation_professionnelle', sa.String(length=4), nullable=True),
     sa.Column('profession', sa.String(length=120), nullable=True),
-    sa.Column('rfr_n2', sa.Numeric(precision=12, scale=2), nullable=True),
-    sa.Column('annee_rfr_n2', sa.Integer(), nullable=True),
-    sa.Column('avis_n2', sa.String(length=40), nullable=True),
-    sa.Column('rfr_n1', sa.Numeric(precision=12, scale=2), nullable=True),
-    sa.Column('annee_rfr_n1', sa.Integer(), nullable=True),
-    sa.Column('avis_n1', sa.String(length=40), nullable=True),
     sa.Column('ressources_12_mois', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('procedure_divorce', sa.Boolean(), nullable=False),
     sa.Column('dissolution_pacs', sa.Boolean(), nullable=False),
@@ -233,6 +227,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ressource', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ressource_personne_id'), ['personne_id'], unique=False)
+
+    op.create_table('revenu_fiscal',
+    sa.Column('id', sa.Integer().with_variant(sa.BigInteger(), 'postgresql'), nullable=False),
+    sa.Column('personne_id', sa.Integer().with_variant(sa.BigInteger(), 'postgresql'), nullable=False),
+    sa.Column('annee', sa.Integer(), nullable=False),
+    sa.Column('montant', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('avis', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['personne_id'], ['personne.id'], name=op.f('fk_revenu_fiscal_personne_id_personne'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revenu_fiscal')),
+    sa.UniqueConstraint('personne_id', 'annee', name=op.f('uq_revenu_fiscal_personne_id_annee'))
+    )
+    with op.batch_alter_table('revenu_fiscal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revenu_fiscal_personne_id'), ['personne_id'], unique=False)
 
     op.create_table('utilisateur',
     sa.Column('id', sa.Integer().with_variant(sa.BigInteger(), 'postgresql'), nullable=False),
@@ -435,6 +442,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_utilisateur_organisation_id'))
 
     op.drop_table('utilisateur')
+    with op.batch_alter_table('revenu_fiscal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revenu_fiscal_personne_id'))
+
+    op.drop_table('revenu_fiscal')
     with op.batch_alter_table('ressource', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ressource_personne_id'))
 
