@@ -55,6 +55,13 @@ class Demande(Base):
     motif_radiation: Mapped[str | None] = mapped_column(String(10))
     date_radiation: Mapped[dt.date | None] = mapped_column(Date)
 
+    # Contact of the household (for offers and letters).
+    adresse: Mapped[str | None] = mapped_column(String(300))
+    code_postal: Mapped[str | None] = mapped_column(String(10))
+    commune_adresse: Mapped[str | None] = mapped_column(String(5))
+    telephone: Mapped[str | None] = mapped_column(String(30))
+    courriel: Mapped[str | None] = mapped_column(String(200))
+
     typologies_souhaitees: Mapped[JsonList]
     communes_souhaitees: Mapped[JsonList]
     # SNE ListeMotifDemande codes 01–23.

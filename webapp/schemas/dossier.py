@@ -124,6 +124,14 @@ class LogementActuelSchema(SchemaStrict):
     proprietaire = Booleen(load_default=None, allow_none=True)
 
 
+class ContactSchema(SchemaStrict):
+    adresse = Texte(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    code_postal = Texte(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{5}$", error="Code postal invalide."))
+    commune_insee = Texte(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9][0-9AB][0-9]{3}$", error="Code INSEE invalide."))
+    telephone = Texte(load_default=None, allow_none=True, validate=validate.Length(max=30))
+    courriel = Texte(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
 class DaloSchema(SchemaStrict):
     date_decision = Date(load_default=None, allow_none=True)
     statut = Texte(load_default=None, allow_none=True, validate=choix(codes_sne("ListeStatutDalo"), "statut DALO"))
@@ -170,6 +178,7 @@ class DossierSchema(SchemaStrict):
     statut = Texte(load_default=StatutDemande.ACTIVE.value, validate=choix([s.value for s in StatutDemande], "statut"))
     motif_radiation = Texte(load_default=None, allow_none=True, validate=choix(codes_sne("ListeMotifsRadiation"), "motif de radiation"))
     date_radiation = Date(load_default=None, allow_none=True)
+    contact = Imbrique(ContactSchema, load_default=dict)
     typologies_souhaitees = Liste(Texte(validate=choix(TYPOLOGIES, "typologie")), load_default=list)
     communes_souhaitees = Liste(
         Texte(validate=validate.Regexp(r"^[0-9][0-9AB][0-9]{3}$", error="Code INSEE invalide.")), load_default=list

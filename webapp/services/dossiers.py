@@ -105,6 +105,12 @@ def appliquer_dossier(demande: Demande, d: dict[str, Any]) -> Demande:
     demande.statut = d.get("statut", "active")
     demande.motif_radiation = d.get("motif_radiation")
     demande.date_radiation = d.get("date_radiation")
+    contact = d.get("contact") or {}
+    demande.adresse = contact.get("adresse")
+    demande.code_postal = contact.get("code_postal")
+    demande.commune_adresse = contact.get("commune_insee")
+    demande.telephone = contact.get("telephone")
+    demande.courriel = contact.get("courriel")
     demande.typologies_souhaitees = list(d.get("typologies_souhaitees", []))
     demande.communes_souhaitees = list(d.get("communes_souhaitees", []))
     demande.motifs = list(d.get("motifs", []))
@@ -240,6 +246,13 @@ def dossier_depuis_demande(demande: Demande) -> dict[str, Any]:
         "statut": _valeur(demande.statut),
         "motif_radiation": demande.motif_radiation,
         "date_radiation": demande.date_radiation,
+        "contact": {
+            "adresse": demande.adresse,
+            "code_postal": demande.code_postal,
+            "commune_insee": demande.commune_adresse,
+            "telephone": demande.telephone,
+            "courriel": demande.courriel,
+        },
         "typologies_souhaitees": list(demande.typologies_souhaitees or []),
         "communes_souhaitees": list(demande.communes_souhaitees or []),
         "motifs": list(demande.motifs or []),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 15:09:15.629492
+Create Date: 2026-11-27 15:11:52.370578
 """
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ def upgrade() -> None:
     sa.Column('statut', sa.Enum('ACTIVE', 'RADIEE', 'ATTRIBUEE', name='statut_demande', native_enum=False, length=10), nullable=False),
     sa.Column('motif_radiation', sa.String(length=10), nullable=True),
     sa.Column('date_radiation', sa.Date(), nullable=True),
+    sa.Column('adresse', sa.String(length=300), nullable=True),
+    sa.Column('code_postal', sa.String(length=10), nullable=True),
+    sa.Column('commune_adresse', sa.String(length=5), nullable=True),
+    sa.Column('telephone', sa.String(length=30), nullable=True),
+    sa.Column('courriel', sa.String(length=200), nullable=True),
     sa.Column('typologies_souhaitees', sa.JSON(), nullable=False),
     sa.Column('communes_souhaitees', sa.JSON(), nullable=False),
     sa.Column('motifs', sa.JSON(), nullable=False),
