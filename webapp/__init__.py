@@ -1,6 +1,8 @@
 """Caléol web application (Flask app factory)."""
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
@@ -15,13 +17,78 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Secure cookies unless explicitly served over plain HTTP on the loopback (make run).
+        SESSION_COOKIE_SECURE=False,
+        REMEMBER_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        LIMITE_CONNEXION="10 per minute",
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.from_prefixed_env("CALEOL")
     if config:
         app.config.update(config)
+    configure_secret(app)
     configure_database(app)
+    configure_extensions(app)
     configure_blueprints(app)
+    configure_errors(app)
     return app
+
+
+def configure_secret(app: Flask) -> None:
+    """SECRET_KEY from the configuration (CALEOL_SECRET_KEY), else a random key kept in instance/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    chemin = Path(app.instance_path) / "secret_key"
+    if not chemin.exists():
+        chemin.parent.mkdir(parents=True, exist_ok=True)
+        chemin.write_text(secrets.token_hex(32), encoding="ascii")
+        chemin.chmod(0o600)
+    app.config["SECRET_KEY"] = chemin.read_text(encoding="ascii").strip()
+
+
+def configure_extensions(app: Flask) -> None:
+    from .auth import login_manager
+    from .extensions import csrf, limiter
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def configure_errors(app: Flask) -> None:
+    from flask import render_template
+
+    messages = {
+        400: ("Requête invalide", "La requête est invalide ou le formulaire a expiré : rechargez la page."),
+        403: ("Accès refusé", "Votre rôle ne permet pas d'accéder à cette page."),
+        404: ("Page introuvable", "Cette page n'existe pas."),
+        429: ("Trop de tentatives", "Trop de tentatives : patientez une minute avant de réessayer."),
+    }
+
+    def gestionnaire(code: int):
+        def vue(_exc):
+            titre, texte = messages[code]
+            return render_template("erreur.html", titre=titre, texte=texte, code=code), code
+
+        return vue
+
+    for code in messages:
+        app.register_error_handler(code, gestionnaire(code))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):
+        return (
+            render_template(
+                "erreur.html",
+                titre="Formulaire expiré",
+                texte="Le jeton de sécurité du formulaire est absent ou invalide : rechargez la page et recommencez.",
+                code=400,
+            ),
+            400,
+        )
 
 
 def configure_database(app: Flask) -> None:
@@ -46,6 +113,8 @@ def get_session():
 
 
 def configure_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
     from .tableau import bp as tableau_bp
 
+    app.register_blueprint(auth_bp)
     app.register_blueprint(tableau_bp)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import login_required
 from sqlalchemy import func, select
 
 from .. import get_session
@@ -12,6 +13,7 @@ bp = Blueprint("tableau", __name__)
 
 
 @bp.get("/")
+@login_required
 def index():
     session = get_session()
     nb_demandes = session.scalar(
