@@ -48,9 +48,11 @@ def configure_secret(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from . import filtres
     from .auth import login_manager
     from .extensions import csrf, limiter
 
+    filtres.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -114,7 +116,11 @@ def get_session():
 
 def configure_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
+    from .demandes import bp as demandes_bp
+    from .logements import bp as logements_bp
     from .tableau import bp as tableau_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tableau_bp)
+    app.register_blueprint(demandes_bp)
+    app.register_blueprint(logements_bp)

@@ -1,0 +1,60 @@
+"""Demandes: search in the shared file and the fiche of one demande."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from .. import get_session
+from ..horloge import aujourd_hui
+from ..models import Demande, Personne, RolePersonne, StatutDemande
+from ..pagination import paginer
+from ..referentiels import listes_sne, situations_prioritaires, situations_sensibles
+from ..services.dossiers import charger_demande
+
+bp = Blueprint("demandes", __name__, url_prefix="/demandes")
+
+
+@bp.get("")
+@login_required
+def liste():
+    q = (request.args.get("q") or "").strip()
+    statut = request.args.get("statut") or StatutDemande.ACTIVE.value
+    stmt = select(Demande).order_by(Demande.date_depot, Demande.numero_unique)
+    if statut in {s.value for s in StatutDemande}:
+        stmt = stmt.where(Demande.statut == statut)
+    if q:
+        motif = f"%{q.lower()}%"
+        titulaires = select(Personne.demande_id).where(
+            Personne.role.in_([RolePersonne.DEMANDEUR, RolePersonne.COTITULAIRE]),
+            or_(Personne.nom.ilike(motif), Personne.prenom.ilike(motif)),
+        )
+        stmt = stmt.where(or_(Demande.numero_unique == q.upper(), Demande.id.in_(titulaires)))
+    page = paginer(get_session(), stmt)
+    return render_template("demandes/liste.html", page=page, q=q, statut=statut, statuts=list(StatutDemande))
+
+
+@bp.get("/<numero_unique>")
+@login_required
+def fiche(numero_unique: str):
+    demande = charger_demande(get_session(), numero_unique)
+    if demande is None:
+        abort(404)
+    sensibles = situations_sensibles()
+    montrer_sensible = current_user.voit_donnees_sensibles
+    situations = [
+        {
+            "code": s.code,
+            "libelle": situations_prioritaires()[s.code]["libelle"] if (montrer_sensible or s.code not in sensibles) else "Situation protégée (accès restreint)",
+            "verifiee": s.verifiee,
+        }
+        for s in demande.situations
+    ]
+    return render_template(
+        "demandes/fiche.html",
+        demande=demande,
+        situations=situations,
+        montrer_sensible=montrer_sensible,
+        codes=listes_sne(),
+        date_reference=aujourd_hui(),
+    )
