@@ -106,3 +106,8 @@ def serve(contexte: Contexte, host: str, port: int, debug: bool) -> None:
 
     app = create_app({"DATABASE_URL": contexte.url})
     app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+from .sne.cli import import_sne  # noqa: E402  (the command needs Contexte, defined above)
+
+main.add_command(import_sne)
