@@ -1,0 +1,285 @@
+"""The only module that imports durable_rules (see /work/shared/DURABLE_RULES.md §7–§8).
+
+It compiles the engine-neutral conditions of `engine.conditions` to durable's JSON and matches
+normalised facts against them:
+
+* `_HoteSilencieux` (QuietHost): a Host whose `_run` starts no dispatcher/timer threads;
+* every rule starts with `{"kind": "candidat"}`, so the state fact re-asserted after each action
+  can never match (no infinite loop); rules never test `id`, `sid` or the state;
+* rules are named by their stable id and run the action of that name; one no-op catch-all rule
+  (`_vu`, lowest priority) per ruleset, so that `delete_state` never meets a sid without action;
+* rulesets (shards) hold at most `TAILLE_SHARD` weight, the weight of a rule being the number of
+  alternatives of its condition once developed (each `$or` branch counted, conservatively);
+* a rule fires once per matching alternative of its `$or`: ids are de-duplicated;
+* one state id per evaluation, deleted in `finally` in every shard asserted;
+* an exception raised inside an action is re-raised (durable stores it in `state['exception']`);
+* definitions are deep-copied before registration (durable deletes `run` from them);
+* facts are normalised (None, NaN and empty lists absent) and projected on the paths each shard
+  tests, which keeps the JSON glue of each fired action small;
+* no `$div`, no arithmetic at all: numbers are computed in Python before matching;
+* a comparison with another fact (`valeur_de`) is guarded by `$ex` on that fact: durable answers
+  *true* to `x < $m.y` when `y` is absent (observed with 2.0.28), unlike the plain evaluator.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import durable_rules_engine
+from durable import engine as _durable_engine
+
+TAILLE_SHARD = 50
+PRIORITE_CATCH_ALL = 65000
+NOM_CATCH_ALL = "_vu"
+DISCRIMINANT = {"kind": "candidat"}
+
+_DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "ne": "$neq"}
+_INVERSE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
+
+
+class ErreurMoteur(RuntimeError):
+    """durable_rules failed on an evaluation (an action raised, or the C engine refused the fact)."""
+
+
+# --------------------------------------------------------------------------- compilation
+
+
+def _comparaison(op: str, gauche: str, droite: Any) -> dict[str, Any]:
+    if op == "eq":
+        return {gauche: droite}
+    return {_DURABLE_OP[op]: {gauche: droite}}
+
+
+def _ex(chemin: str) -> dict[str, Any]:
+    return {"$ex": {chemin: 1}}
+
+
+def _nex(chemin: str) -> dict[str, Any]:
+    return {"$nex": {chemin: 1}}
+
+
+def _ou(termes: list[dict[str, Any]]) -> dict[str, Any]:
+    return termes[0] if len(termes) == 1 else {"$or": termes}
+
+
+def _et(termes: list[dict[str, Any]]) -> dict[str, Any]:
+    return termes[0] if len(termes) == 1 else {"$and": termes}
+
+
+def _element(op: str, valeur: Any) -> dict[str, Any]:
+    return {"$i": valeur} if op == "eq" else {_DURABLE_OP[op]: {"$i": valeur}}
+
+
+def compiler_condition(cond: Mapping[str, Any], *, negation: bool = False) -> dict[str, Any]:
+    """durable JSON expression equivalent to `cond` (negated when `negation`), without the discriminant."""
+    if "all" in cond or "any" in cond:
+        cle = "all" if "all" in cond else "any"
+        termes = [compiler_condition(e, negation=negation) for e in cond[cle]]
+        conjonction = (cle == "all") != negation
+        return _et(termes) if conjonction else _ou(termes)
+    if "not" in cond:
+        return compiler_condition(cond["not"], negation=not negation)
+    fait, op = cond["fait"], cond["op"]
+    if op == "exists":
+        return _nex(fait) if negation else _ex(fait)
+    if op == "not_exists":
+        return _ex(fait) if negation else _nex(fait)
+    if op == "in":
+        if negation:
+            return _ou([_nex(fait), _et([_comparaison("ne", fait, v) for v in cond["valeur"]])])
+        return _ou([_comparaison("eq", fait, v) for v in cond["valeur"]])
+    if op == "any_item":
+        sous = cond["condition"]
+        valeurs = sous["valeur"] if sous["op"] == "in" else [sous["valeur"]]
+        op_el = "eq" if sous["op"] == "in" else sous["op"]
+        if negation:
+            # Every item fails; an absent (or, once normalised, empty) list has no item.
+            inverse = _et([_element(_INVERSE[op_el], v) for v in valeurs])
+            return _ou([_nex(fait), {"$iall": {fait: inverse}}])
+        return _ou([{"$iany": {fait: _element(op_el, v)}} for v in valeurs])
+    if "valeur_de" in cond:
+        autre = cond["valeur_de"]
+        if negation:
+            return _ou([_nex(fait), _nex(autre), _comparaison(_INVERSE[op], fait, {"$m": autre})])
+        return _et([_ex(autre), _comparaison(op, fait, {"$m": autre})])
+    if negation:
+        return _ou([_nex(fait), _comparaison(_INVERSE[op], fait, cond["valeur"])])
+    return _comparaison(op, fait, cond["valeur"])
+
+
+def poids(expression: Mapping[str, Any]) -> int:
+    """Alternatives of a compiled expression once developed (product over $and, sum over $or)."""
+    if "$and" in expression:
+        p = 1
+        for t in expression["$and"]:
+            p *= poids(t)
+        return p
+    if "$or" in expression:
+        return sum(poids(t) for t in expression["$or"])
+    if "$iany" in expression or "$iall" in expression:
+        (interieur,) = (expression.get("$iany") or expression.get("$iall")).values()
+        return max(1, poids(interieur)) if isinstance(interieur, dict) else 1
+    return 1
+
+
+def regle_durable(expression: Mapping[str, Any], nom: str) -> dict[str, Any]:
+    return {"all": [{"m": {"$and": [dict(DISCRIMINANT), expression]}}], "run": nom}
+
+
+def repartir(regles: Sequence[tuple[str, dict[str, Any]]], taille: int = TAILLE_SHARD) -> list[list[tuple[str, dict[str, Any], int]]]:
+    """Split (id, expression) into shards whose total weight is at most `taille`."""
+    shards: list[list[tuple[str, dict[str, Any], int]]] = []
+    courant: list[tuple[str, dict[str, Any], int]] = []
+    total = 0
+    for rid, expr in regles:
+        p = poids(expr)
+        if p > taille:
+            raise ValueError(f"règle {rid} : {p} alternatives, plus que les {taille} permises par ruleset")
+        if courant and total + p > taille:
+            shards.append(courant)
+            courant, total = [], 0
+        courant.append((rid, expr, p))
+        total += p
+    if courant:
+        shards.append(courant)
+    return shards
+
+
+# --------------------------------------------------------------------------- host
+
+
+class _HoteSilencieux(_durable_engine.Host):
+    """QuietHost: no background dispatcher or timer threads; actions resolved by name."""
+
+    def __init__(self, actions: Mapping[str, Any]):
+        self._actions_nommees = dict(actions)
+        super().__init__()
+
+    def _run(self) -> None:  # the stock Host starts two self-re-arming Timer threads here
+        pass
+
+    def get_action(self, action_name: str):
+        return self._actions_nommees[action_name]
+
+
+class _Shard:
+    __slots__ = ("nom", "regles", "chemins")
+
+    def __init__(self, nom: str, regles: list[str], chemins: list[str]):
+        self.nom = nom
+        self.regles = regles
+        self.chemins = chemins
+
+
+class MoteurDurable:
+    """Compiled rulebook in one QuietHost: groups of rules (the rulebook, each cotation grid), sharded.
+
+    `appliquees(faits_plats, groupes)` returns the ids of the rules that fired. Thread-safe (one lock);
+    build one per process and rulebook version, never one per request.
+    """
+
+    def __init__(self, groupes: Mapping[str, Sequence[tuple[str, Mapping[str, Any], Sequence[str]]]], *, prefixe: str = "caleol"):
+        """groupes: name → [(rule id, condition, fact paths it reads)]."""
+        self._verrou = threading.Lock()
+        self._sids = itertools.count(1)
+        self._courant: list[str] = []
+        self.shards: dict[str, list[_Shard]] = {}
+        definitions: dict[str, dict[str, Any]] = {}
+        actions: dict[str, Any] = {NOM_CATCH_ALL: _rien}
+        noms_vus: set[str] = set()
+        for groupe, regles in groupes.items():
+            par_id = {rid: (cond, list(ch)) for rid, cond, ch in regles}
+            compilees = [(rid, compiler_condition(cond)) for rid, (cond, _) in par_id.items()]
+            self.shards[groupe] = []
+            for i, shard in enumerate(repartir(compilees)):
+                nom = f"{prefixe}.{groupe}.{i}"
+                definition: dict[str, Any] = {}
+                chemins: dict[str, None] = {}
+                for rid, expr, _ in shard:
+                    if rid in noms_vus or rid == NOM_CATCH_ALL:
+                        raise ValueError(f"identifiant de règle en double : {rid}")
+                    noms_vus.add(rid)
+                    definition[rid] = regle_durable(expr, rid)
+                    actions[rid] = self._action(rid)
+                    for c in par_id[rid][1]:
+                        chemins[c] = None
+                definition[NOM_CATCH_ALL] = {
+                    "pri": PRIORITE_CATCH_ALL,
+                    "all": [{"m": dict(DISCRIMINANT)}],
+                    "run": NOM_CATCH_ALL,
+                }
+                definitions[nom] = definition
+                self.shards[groupe].append(_Shard(nom, [rid for rid, _, _ in shard], list(chemins)))
+        self.definition = copy.deepcopy(definitions)  # kept for audit (compiled JSON, run = rule id)
+        self._hote = _HoteSilencieux(actions)
+        self._hote.set_rulesets(copy.deepcopy(definitions))
+
+    def _action(self, rid: str):
+        courant = self  # bound late: the list is swapped per evaluation under the lock
+
+        def action(c):
+            courant._courant.append(rid)
+
+        return action
+
+    def appliquees(self, faits: Mapping[str, Any], groupes: Iterable[str]) -> list[str]:
+        """Ids of the rules of `groupes` whose condition holds on the flat normalised `faits`."""
+        with self._verrou:
+            sid = str(next(self._sids))
+            self._courant = trouvees = []
+            assertes: list[str] = []
+            try:
+                for groupe in groupes:
+                    for shard in self.shards[groupe]:
+                        fait = _projeter(faits, shard.chemins)
+                        fait["kind"] = DISCRIMINANT["kind"]
+                        fait["sid"] = sid
+                        assertes.append(shard.nom)
+                        try:
+                            etat = self._hote.assert_fact(shard.nom, fait)
+                        except _durable_engine.MessageNotHandledException as exc:  # pragma: no cover - catch-all
+                            raise ErreurMoteur(f"fait non traité par {shard.nom} : {exc.message}") from None
+                        except durable_rules_engine.error as exc:
+                            raise ErreurMoteur(f"durable_rules a refusé le fait ({shard.nom}) : {exc}") from None
+                        if isinstance(etat, dict) and "exception" in etat:
+                            raise ErreurMoteur(f"une action de {shard.nom} a échoué : {etat['exception']}")
+            finally:
+                erreur_suppression = None
+                for nom in assertes:
+                    try:
+                        self._hote.delete_state(nom, sid)
+                    except Exception as exc:  # noqa: BLE001 - reported below unless already failing
+                        erreur_suppression = exc
+                self._courant = []
+            if erreur_suppression is not None:
+                raise ErreurMoteur(f"suppression de l'état {sid} impossible : {erreur_suppression}")
+            # A rule fires once per alternative ($or branch) that matches: keep each id once.
+            return list(dict.fromkeys(trouvees))
+
+    def fermer(self) -> None:
+        """Free the C rulesets (call once no evaluation is in flight; the object is then unusable)."""
+        with self._verrou:
+            for ruleset in self._hote._ruleset_list:
+                durable_rules_engine.delete_ruleset(ruleset._handle)
+            self._hote._ruleset_list = []
+            self._hote._ruleset_directory = {}
+
+
+def _rien(c) -> None:
+    return None
+
+
+def _projeter(plats: Mapping[str, Any], chemins: Sequence[str]) -> dict[str, Any]:
+    """Nested dict holding only `chemins` (present ones) of the flat facts."""
+    fait: dict[str, Any] = {}
+    for chemin in chemins:
+        if chemin in plats:
+            *parents, feuille = chemin.split(".")
+            cible = fait
+            for p in parents:
+                cible = cible.setdefault(p, {})
+            cible[feuille] = plats[chemin]
+    return fait
