@@ -655,3 +655,33 @@ def test_la_commande_sans_fichier_explique_en_francais():
     resultat = CliRunner().invoke(main, ["import-sne", "--json"])
     assert resultat.exit_code == 2
     assert "aucun fichier à importer" in resultat.stderr
+
+
+def test_la_commande_json_sur_plusieurs_fichiers_affiche_une_liste():
+    resultat = CliRunner().invoke(
+        main, ["import-sne", "--json", str(EXEMPLE), str(DONNEES / "modification.xml")]
+    )
+    assert resultat.exit_code == 0, resultat.output
+    dossiers = json.loads(resultat.stdout)
+    assert [d["date_mise_a_jour"] for d in dossiers] == [None, "2018-09-02"]
+
+
+def test_un_fichier_a_deux_demandes_est_refuse():
+    def doubler(racine):
+        demande = trouver(racine, "n:demande")
+        racine.append(ET.fromstring(ET.tostring(demande)))
+
+    with pytest.raises(ErreurSNE) as exc:
+        lire_demande_sne(variante(doubler))
+    assert exc.value.erreurs == [
+        ("demande/demandeLogement", "Un fichier doit contenir exactement une demande de logement (2 trouvées).")
+    ]
+
+
+def test_un_conjoint_declarant_le_meme_rfr_que_le_demandeur_est_signale():
+    def meme_montant(racine):
+        ajouter(trouver(racine, f"{COTITULAIRE}/n:revenuFiscal"), "montantMoins1", "21000")
+
+    demande = lire_demande_sne(variante(meme_montant))
+    notes = [e for e in demande.rapport if e["nature"] == "adapté" and e["chemin"].endswith("cotitulaire[1]/revenuFiscal")]
+    assert len(notes) == 1 and "compté deux fois" in notes[0]["raison"]
