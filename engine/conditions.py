@@ -122,6 +122,27 @@ def _normaliser_valeur(valeur: Any) -> Any:
     raise TypeError(f"type de fait non pris en charge : {type(valeur).__name__}")
 
 
+def faits_plats(faits: Mapping[str, Any], prefixe: str = "", sortie: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Normalise and flatten in one pass (what both engines read): {"a.b": leaf}, absent values dropped."""
+    plat: dict[str, Any] = {} if sortie is None else sortie
+    for cle, valeur in faits.items():
+        chemin = prefixe + cle
+        if prefixe == "" and cle in NOMS_RESERVES:
+            raise ValueError(f"nom de fait réservé : {cle}")
+        if isinstance(valeur, dict):
+            faits_plats(valeur, chemin + ".", plat)
+            continue
+        if valeur is None or (type(valeur) is not bool and type(valeur) is not int and type(valeur) is not str):
+            valeur = _normaliser_valeur(valeur)
+            if valeur is None:
+                continue
+            if isinstance(valeur, dict):
+                faits_plats(valeur, chemin + ".", plat)
+                continue
+        plat[chemin] = valeur
+    return plat
+
+
 def aplatir(faits: Mapping[str, Any], prefixe: str = "") -> dict[str, Any]:
     """Nested facts → {"a.b": leaf}; lists are leaves."""
     plat: dict[str, Any] = {}
@@ -402,6 +423,9 @@ def decrire(cond: Mapping[str, Any], cat: Catalogue | None = None) -> str:
     return f"{sujet} {LIBELLES_OP[op]} {_fmt(cond['valeur'])}"
 
 
+Explication = Callable[[Faits], list[str]]
+
+
 def expliquer_echec(cond: Mapping[str, Any], faits: Faits, cat: Catalogue | None = None) -> list[str]:
     """Why `cond` is false on `faits`: one French sentence per failed elementary condition, with values.
 
@@ -410,39 +434,47 @@ def expliquer_echec(cond: Mapping[str, Any], faits: Faits, cat: Catalogue | None
     """
     if evaluer(cond, faits):
         return []
-    return _echecs(cond, faits, cat)
+    return compiler_explication(cond, cat)(faits)
 
 
-def _echecs(cond: Mapping[str, Any], faits: Faits, cat: Catalogue | None) -> list[str]:
-    if "all" in cond:
-        res: list[str] = []
-        for e in cond["all"]:
-            if not evaluer(e, faits):
-                res.extend(_echecs(e, faits, cat))
-        return res
-    if "any" in cond:
-        res = []
-        for e in cond["any"]:
-            res.extend(_echecs(e, faits, cat))
-        return ["aucune des conditions n'est remplie : " + " ; ".join(res)] if len(cond["any"]) > 1 else res
-    if "not" in cond:
-        return [f"la condition contraire est remplie : {decrire(cond['not'], cat)}"]
+def compiler_explication(cond: Mapping[str, Any], cat: Catalogue | None = None) -> Explication:
+    """Precompiled `expliquer_echec` for a condition known to be false on the facts it is given."""
     lib = (cat.libelle if cat else (lambda c: c))
+    if "all" in cond:
+        enfants = tuple((compiler(e), compiler_explication(e, cat)) for e in cond["all"])
+        return lambda f: [m for p, e in enfants if not p(f) for m in e(f)]
+    if "any" in cond:
+        enfants_any = tuple(compiler_explication(e, cat) for e in cond["any"])
+        if len(enfants_any) == 1:
+            return enfants_any[0]
+        return lambda f: ["aucune des conditions n'est remplie : " + " ; ".join(m for e in enfants_any for m in e(f))]
+    if "not" in cond:
+        message = f"la condition contraire est remplie : {decrire(cond['not'], cat)}"
+        return lambda f: [message]
     fait, op = cond["fait"], cond["op"]
     sujet = f"{lib(fait)} [{fait}]"
+    absent = [f"{sujet} n'est pas renseigné"]
     if op == "exists":
-        return [f"{sujet} n'est pas renseigné"]
+        return lambda f: absent
     if op == "not_exists":
-        return [f"{sujet} est renseigné ({_fmt(faits[fait])})"]
-    if fait not in faits:
-        return [f"{sujet} n'est pas renseigné"]
-    valeur_fait = faits[fait]
+        return lambda f: [f"{sujet} est renseigné ({_fmt(f[fait])})"]
     if op == "any_item":
         s = cond["condition"]
-        return [f"{sujet} ({_fmt(valeur_fait)}) ne contient aucun élément qui {LIBELLES_OP[s['op']]} {_fmt(s['valeur'])}"]
+        suite = f"ne contient aucun élément qui {LIBELLES_OP[s['op']]} {_fmt(s['valeur'])}"
+        return lambda f: absent if fait not in f else [f"{sujet} ({_fmt(f[fait])}) {suite}"]
     if "valeur_de" in cond:
         autre = cond["valeur_de"]
-        if autre not in faits:
-            return [f"{lib(autre)} [{autre}] n'est pas renseigné"]
-        return [f"{sujet} ({_fmt(valeur_fait)}) {NEGATIONS_OP[op]} {lib(autre)} [{autre}] ({_fmt(faits[autre])})"]
-    return [f"{sujet} ({_fmt(valeur_fait)}) {NEGATIONS_OP[op]} {_fmt(cond['valeur'])}"]
+        sujet_autre = f"{lib(autre)} [{autre}]"
+        autre_absent = [f"{sujet_autre} n'est pas renseigné"]
+        negation = NEGATIONS_OP[op]
+
+        def explication_valeur_de(f: Faits) -> list[str]:
+            if fait not in f:
+                return absent
+            if autre not in f:
+                return autre_absent
+            return [f"{sujet} ({_fmt(f[fait])}) {negation} {sujet_autre} ({_fmt(f[autre])})"]
+
+        return explication_valeur_de
+    suite = f"{NEGATIONS_OP[op]} {_fmt(cond['valeur'])}"
+    return lambda f: absent if fait not in f else [f"{sujet} ({_fmt(f[fait])}) {suite}"]

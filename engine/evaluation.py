@@ -1,0 +1,344 @@
+"""One evaluation: dossier (+ dwelling) at a date → derived facts → rules → the JSON contract.
+
+    evaluer(dossier, logement=None, date=..., aide_logement=None) -> dict
+
+`dossier` and `logement` are the outputs of webapp.schemas.charger_dossier / charger_logement
+(Decimal amounts, date objects). The result is the integrator contract published in
+rules/schemas/evaluation.schema.json. It is reproducible: it records the date, the rulebook
+version and the fingerprint of the normalised input; replaying the same input at the same date
+with the same rulebook gives the same result.
+
+The rulebook is compiled once per process and per validity window (the interval between two dates
+where a rule or grid starts or ends): `Moteur` holds the durable_rules host (one QuietHost) and the
+plain-Python closures of the same conditions. `recharger()` drops the cache after an edit of rules/.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .conditions import Catalogue, Predicat, compiler, compiler_explication, decrire, faits_plats
+from .cotation import coter, sans_grille
+from .derivations import AideLogement, Derivation, deriver
+from .durable_adapter import MoteurDurable
+from .parametres import parametres_a_la_date
+from .regles import Critere, Grille, Regle, Reglement, reglement, situations_prioritaires
+from .version import version_regles
+
+MOTEURS = ("durable", "python")
+CONTEXTES = ("demande", "examen_occupation")
+FINANCEMENTS = ("PLAI", "PLUS", "PLS")
+GROUPE_REGLES = "regles"
+
+
+def _groupe_grille(grille: Grille) -> str:
+    return f"grille.{grille.id}"
+
+
+@dataclass(frozen=True)
+class RegleCompilee:
+    """A rule (or cotation criterion) ready to evaluate and to explain."""
+
+    id: str
+    titre: str
+    reference: dict[str, Any]
+    effet: dict[str, Any] | None
+    chemins: tuple[str, ...]
+    predicat: Predicat
+    explication: Any
+    remplie: str  # explanation of an applied rule, computed once
+
+    @classmethod
+    def depuis(cls, r: Regle | Critere, cat: Catalogue, reference: dict[str, Any]) -> RegleCompilee:
+        return cls(
+            id=r.id,
+            titre=r.titre,
+            reference=reference,
+            effet=getattr(r, "effet", None),
+            chemins=r.chemins,
+            predicat=compiler(r.condition),
+            explication=compiler_explication(r.condition, cat),
+            remplie="Condition remplie : " + decrire(r.condition, cat) + ".",
+        )
+
+    def ligne_trace(self, appliquee: bool, faits: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "regle": self.id,
+            "titre": self.titre,
+            "reference": self.reference,
+            "appliquee": appliquee,
+            "explication": self.remplie if appliquee else "Non appliquée : " + " ; ".join(self.explication(faits)) + ".",
+            "valeurs": {c: faits.get(c) for c in self.chemins},
+        }
+
+
+class Moteur:
+    """The rulebook in force over one validity window, compiled for both engines."""
+
+    def __init__(self, regl: Reglement, date: dt.date, version: str):
+        self.version = version
+        self.date = date
+        cat = regl.catalogue
+        self.regles = tuple(RegleCompilee.depuis(r, cat, r.reference.en_json()) for r in regl.regles_en_vigueur(date))
+        self.grilles: dict[str, tuple[Grille, tuple[RegleCompilee, ...]]] = {}
+        groupes: dict[str, list[tuple[str, dict[str, Any], Sequence[str]]]] = {
+            GROUPE_REGLES: [(r.id, r.condition, r.chemins) for r in regl.regles_en_vigueur(date)]
+        }
+        for g in regl.grilles_en_vigueur(date):
+            ref = g.reference.en_json()
+            self.grilles[g.epci] = (g, tuple(RegleCompilee.depuis(c, cat, ref) for c in g.criteres))
+            groupes[_groupe_grille(g)] = [(c.id, c.condition, c.chemins) for c in g.criteres]
+        self.durable = MoteurDurable(groupes)
+
+    def grille(self, epci: str | None) -> tuple[Grille, tuple[RegleCompilee, ...]] | None:
+        return self.grilles.get(epci) if epci else None
+
+    def appliquees(self, faits: Mapping[str, Any], grille: Grille | None, moteur: str) -> set[str]:
+        if moteur == "durable":
+            groupes = [GROUPE_REGLES] + ([_groupe_grille(grille)] if grille else [])
+            return set(self.durable.appliquees(faits, groupes))
+        if moteur != "python":
+            raise ValueError(f"moteur inconnu : {moteur} (attendu : {', '.join(MOTEURS)})")
+        res = {r.id for r in self.regles if r.predicat(faits)}
+        if grille is not None:
+            res.update(c.id for c in self.grilles[grille.epci][1] if c.predicat(faits))
+        return res
+
+
+_verrou = threading.Lock()
+_moteurs: dict[tuple[str, dt.date | None, dt.date | None], Moteur] = {}
+_etat: dict[str, Any] = {}
+
+
+def recharger() -> None:
+    """Forget the compiled rulebooks (after an edit of rules/); in-flight evaluations keep theirs."""
+    with _verrou:
+        _moteurs.clear()
+        _etat.clear()
+        reglement.cache_clear()
+
+
+def _reglement_et_version() -> tuple[Reglement, str, list[dt.date]]:
+    if "reglement" not in _etat:
+        regl = reglement()
+        _etat.update(reglement=regl, version=version_regles(), bornes=regl.bornes())
+    return _etat["reglement"], _etat["version"], _etat["bornes"]
+
+
+def moteur_a_la_date(date: dt.date) -> Moteur:
+    """The compiled rulebook for `date`, built once per (version, validity window) in this process."""
+    with _verrou:
+        regl, version, bornes = _reglement_et_version()
+        i = bisect.bisect_right(bornes, date)
+        fenetre = (version, bornes[i - 1] if i else None, bornes[i] if i < len(bornes) else None)
+        moteur = _moteurs.get(fenetre)
+        if moteur is None:
+            moteur = _moteurs[fenetre] = Moteur(regl, date, version)
+        return moteur
+
+
+# --------------------------------------------------------------------------- input fingerprint
+
+
+def _canonique(valeur: Any) -> Any:
+    if isinstance(valeur, Decimal):
+        return format(valeur.normalize(), "f") if valeur == valeur.to_integral() else str(valeur)
+    if isinstance(valeur, dt.date):
+        return valeur.isoformat()
+    if isinstance(valeur, float):
+        return _canonique(Decimal(repr(valeur)))
+    if isinstance(valeur, int) and not isinstance(valeur, bool):
+        return str(valeur)
+    if isinstance(valeur, Mapping):
+        return {str(k): _canonique(v) for k, v in valeur.items()}
+    if isinstance(valeur, list | tuple):
+        return [_canonique(v) for v in valeur]
+    return valeur
+
+
+def empreinte_entree(dossier: Mapping[str, Any], logement: Mapping[str, Any] | None, date: dt.date,
+                     aide_logement: AideLogement | None, contexte: str = "demande") -> str:
+    """SHA-256 of the canonical JSON of the normalised input (numbers as decimal text, dates ISO)."""
+    entree = {
+        "dossier": dossier,
+        "logement": logement,
+        "date": date,
+        "aide_logement": None if aide_logement is None else {"montant_mensuel": aide_logement.montant_mensuel, "source": aide_logement.source},
+        "contexte": contexte,
+    }
+    texte = json.dumps(_canonique(entree), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(texte.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _euros(x: Any) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+def _fraction(x: Any) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def _aide(aide_logement: AideLogement | Decimal | float | int | None) -> AideLogement | None:
+    if aide_logement is None or isinstance(aide_logement, AideLogement):
+        return aide_logement
+    montant = Decimal(str(aide_logement))
+    if montant < 0:
+        raise ValueError("aide au logement négative")
+    return AideLogement(montant_mensuel=montant, source="fournie")
+
+
+def evaluer(
+    dossier: Mapping[str, Any],
+    logement: Mapping[str, Any] | None = None,
+    date: dt.date | None = None,
+    aide_logement: AideLogement | Decimal | float | None = None,
+    *,
+    moteur: str = "durable",
+    contexte: str = "demande",
+    trace: bool = True,
+) -> dict[str, Any]:
+    """Evaluate a normalised dossier (and dwelling) at `date` with the rulebook in force; see module doc."""
+    if date is None:
+        raise ValueError("date de référence obligatoire (la date de la commission, ou aujourd'hui)")
+    if contexte not in CONTEXTES:
+        raise ValueError(f"contexte inconnu : {contexte}")
+    aide = _aide(aide_logement)
+    m = moteur_a_la_date(date)
+    derivation = deriver(dossier, logement, date, parametres_a_la_date(date), aide_logement=aide)
+    faits = dict(derivation.faits)
+    faits["evaluation"] = {"contexte": contexte}
+    plats = faits_plats(faits)
+    grille_et_criteres = m.grille(derivation.ressources.epci)
+    grille = grille_et_criteres[0] if grille_et_criteres else None
+    appliquees = m.appliquees(plats, grille, moteur)
+    resultat = assembler(m, derivation, plats, appliquees, grille_et_criteres, logement, trace=trace)
+    resultat["empreinte_entree"] = empreinte_entree(dossier, logement, date, aide, contexte)
+    return resultat
+
+
+def assembler(
+    m: Moteur,
+    derivation: Derivation,
+    faits: Mapping[str, Any],
+    appliquees: set[str],
+    grille_et_criteres: tuple[Grille, tuple[RegleCompilee, ...]] | None,
+    logement: Mapping[str, Any] | None,
+    *,
+    trace: bool = True,
+) -> dict[str, Any]:
+    """The contract (rules/schemas/evaluation.schema.json) from the facts and the rules that applied."""
+    par_type: dict[str, list[RegleCompilee]] = {}
+    for r in m.regles:
+        if r.id in appliquees:
+            par_type.setdefault(r.effet["type"], []).append(r)
+
+    def codes(type_: str) -> list[str]:
+        return list(dict.fromkeys(r.effet["code"] for r in par_type.get(type_, ())))
+
+    motifs = codes("irrecevabilite")
+    pieces = codes("incompletude")
+    dossier_complet = not pieces and not derivation.pieces_manquantes
+    recevable: bool | None = False if motifs else (True if dossier_complet else None)
+    eligibles = set(codes("eligibilite"))
+    revenu = faits.get("ressources.revenu_retenu")
+    situations = situations_prioritaires()
+    priorites = []
+    vus: set[str] = set()
+    for r in (*par_type.get("dalo", ()), *par_type.get("priorite", ())):
+        code = r.effet["code"]
+        if code in vus:
+            continue
+        vus.add(code)
+        libelle = situations[code]["libelle"] if code in situations else r.titre
+        priorites.append({"code": code, "libelle": libelle, "reference": r.reference, "regle": r.id})
+    lda = codes("logement_d_abord")
+    res = derivation.ressources
+    resultat: dict[str, Any] = {
+        "date_evaluation": derivation.date.isoformat(),
+        "version_regles": m.version,
+        "empreinte_entree": None,
+        "parametres_a_verifier": list(derivation.parametres_a_verifier),
+        "dossier_complet": dossier_complet,
+        "pieces_manquantes": pieces,
+        "pieces_manquantes_detail": list(derivation.pieces_manquantes),
+        "avertissements": list(derivation.avertissements),
+        "menage": {
+            "nb_personnes": derivation.menage.nb_personnes,
+            "nb_personnes_a_charge": derivation.menage.nb_personnes_a_charge,
+            "categorie": derivation.menage.categorie,
+            "personnes_supplementaires": derivation.menage.personnes_supplementaires,
+            "unites_consommation": _fraction(derivation.menage.unites_consommation),
+            "fondement_categorie": derivation.menage.fondement_categorie,
+        },
+        "ressources": {
+            "revenu_retenu": _euros(res.revenu_retenu),
+            "source_revenu": res.source,
+            "annee_revenu": res.annee,
+            "revenu_annuel_par_uc": _euros(res.annuel_par_uc),
+            "ressources_mensuelles": _euros(res.mensuelles),
+            "epci": res.epci,
+            "quartile": res.quartile,
+            "quartiles": dict(res.quartiles),
+            "premier_quartile": "Q1" in codes("quartile"),
+        },
+        "plafonds": {
+            f: {
+                "plafond": _euros(faits.get(f"plafonds.{f}")),
+                "eligible": None if revenu is None or f"plafonds.{f}" not in faits else f in eligibles,
+            }
+            for f in FINANCEMENTS
+        },
+        "zone": derivation.plafonds.zone,
+        "recevable": recevable,
+        "motifs_irrecevabilite": motifs,
+        "priorites": priorites,
+        "dalo": "DALO" in codes("dalo"),
+        "designation_prefet": "DALO_DESIGNE_PREFET" in codes("dalo"),
+        "logement_d_abord": {"eligible": bool(lda), "criteres": lda},
+        "alertes": codes("alerte"),
+        "cotation": None,
+        "trace": [],
+    }
+    if faits.get("evaluation.contexte") == "examen_occupation":
+        resultat["examen_occupation"] = codes("examen_occupation")
+    if grille_et_criteres is not None:
+        grille, criteres = grille_et_criteres
+        resultat["cotation"] = coter(grille, appliquees, faits)
+    else:
+        resultat["cotation"] = sans_grille(res.epci)
+    if logement is not None and derivation.adequation is not None:
+        a = derivation.adequation
+        adequats = set(codes("adequation"))
+        plafond_applicable = faits.get("plafonds.applicable")
+        resultat["adequation"] = {
+            "financement": a.financement,
+            "plafond": _euros(plafond_applicable),
+            "plafond_respecte": None if revenu is None or plafond_applicable is None
+            else "recevabilite.ressources_au_dessus_plafond" not in appliquees,
+            "taux_effort": _fraction(a.taux_effort),
+            "apl": _euros(a.aide_logement),
+            "source_apl": a.source_aide_logement,
+            "cout_mensuel": _euros(a.cout_mensuel),
+            "cout_net_mensuel": _euros(a.cout_net_mensuel),
+            "reste_a_vivre_par_uc_jour": _euros(a.reste_a_vivre_uc_jour),
+            "surface_minimale": _euros(a.surface_minimale),
+            "sur_occupation": "SUR_OCCUPATION" in adequats,
+            "sous_occupation": "SOUS_OCCUPATION" in adequats,
+            "alertes": [c for c in resultat["alertes"]],
+        }
+    if trace:
+        lignes = [r.ligne_trace(r.id in appliquees, faits) for r in m.regles]
+        if grille_et_criteres is not None:
+            lignes.extend(c.ligne_trace(c.id in appliquees, faits) for c in grille_et_criteres[1])
+        resultat["trace"] = lignes
+    return resultat

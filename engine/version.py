@@ -1,0 +1,58 @@
+"""The rulebook version: one value, shown identically wherever a version is shown.
+
+    version_regles() == "<engine.__version__>-<12 hex>"     e.g. "0.1.0-3fa29c01b7de"
+
+The 12 hex digits start the SHA-256 of: the engine's version, then, for each file sorted by path,
+its path relative to the repository and the SHA-256 of its bytes. The files are everything under
+rules/ — rule files (regles/), cotation grids (cotation/), dated parameters (parametres/), their
+schemas (schemas/), the reference data they use (donnees/: ceilings, quartile thresholds, communes
+and EPCI; referentiels/: priority situations) — and the SNE code lists the rules and inputs are
+checked against. Superseded rules and values stay in these files, so one version answers for every
+date; the evaluation records its date next to the version. `empreinte_complete()` gives the full
+64-hex digest for audit records.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from . import __version__
+
+RACINE = Path(__file__).resolve().parent.parent
+DOSSIER_REGLES = RACINE / "rules"
+AUTRES_FICHIERS = (RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json",)
+
+_cache: dict[tuple, str] = {}
+
+
+def fichiers_versionnes(racine: Path = DOSSIER_REGLES) -> list[Path]:
+    fichiers = [p for p in racine.rglob("*") if p.is_file() and not p.name.startswith(".") and "__pycache__" not in p.parts]
+    fichiers.extend(p for p in AUTRES_FICHIERS if p.is_file())
+    return sorted(set(fichiers))
+
+
+def _relatif(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(RACINE).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def empreinte_complete(racine: Path = DOSSIER_REGLES) -> str:
+    fichiers = fichiers_versionnes(racine)
+    cle = (__version__, tuple((str(p), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in fichiers))
+    if cle in _cache:
+        return _cache[cle]
+    h = hashlib.sha256()
+    h.update(f"caleol-engine {__version__}\n".encode())
+    for p in fichiers:
+        h.update(f"{_relatif(p)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+    _cache.clear()
+    _cache[cle] = h.hexdigest()
+    return _cache[cle]
+
+
+def version_regles(racine: Path = DOSSIER_REGLES) -> str:
+    """Short form shown to users, stored with every evaluation: '<engine version>-<12 hex>'."""
+    return f"{__version__}-{empreinte_complete(racine)[:12]}"
