@@ -111,3 +111,8 @@ def serve(contexte: Contexte, host: str, port: int, debug: bool) -> None:
 from .sne.cli import import_sne  # noqa: E402  (the command needs Contexte, defined above)
 
 main.add_command(import_sne)
+
+from .evaluation_cli import evaluate, rules  # noqa: E402  (moteur de règles)
+
+main.add_command(evaluate)
+main.add_command(rules)
