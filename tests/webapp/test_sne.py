@@ -685,3 +685,28 @@ def test_un_conjoint_declarant_le_meme_rfr_que_le_demandeur_est_signale():
     demande = lire_demande_sne(variante(meme_montant))
     notes = [e for e in demande.rapport if e["nature"] == "adapté" and e["chemin"].endswith("cotitulaire[1]/revenuFiscal")]
     assert len(notes) == 1 and "compté deux fois" in notes[0]["raison"]
+
+
+@pytest.mark.parametrize(
+    ("contenu", "attendu"),
+    [
+        (b'<?xml version="1.0"?><autre xmlns="http://nuu.application.i2/"/>', "Racine inattendue"),
+        (b"", "document vide"),
+        (b"<a>&inconnue;</a>", "entité non définie"),
+    ],
+)
+def test_un_fichier_qui_n_est_pas_une_demande_sne_est_refuse(contenu, attendu):
+    with pytest.raises(ErreurSNE) as exc:
+        lire_demande_sne(contenu)
+    assert attendu in str(exc.value)
+
+
+def test_une_demande_sans_numero_unique_est_refusee():
+    def sans_numero(racine):
+        dl = trouver(racine, "n:demande/n:demandeLogement")
+        dl.remove(trouver(racine, "n:demande/n:demandeLogement/n:numUnique"))
+
+    with pytest.raises(ErreurSNE) as exc:
+        lire_demande_sne(variante(sans_numero))
+    assert exc.value.erreurs[0][0] == "demandeLogement/numUnique"
+    assert "enregistrées au SNE" in exc.value.erreurs[0][1]

@@ -125,7 +125,8 @@ class Lecteur:
         self._attributs_lus: set[tuple[int, str]] = set()
 
     def erreur(self, chemin: str, message: str) -> None:
-        self.erreurs.append((chemin, message))
+        if (chemin, message) not in self.erreurs:
+            self.erreurs.append((chemin, message))
 
     def signaler(self, chemin: str, raison: str) -> None:
         """Something of the file that Caléol does not keep."""
