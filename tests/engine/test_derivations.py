@@ -1,0 +1,257 @@
+"""Derivations: scenario files (tests/engine/scenarios/derivations/*.yaml) and a few direct checks.
+
+A scenario file holds `cas`, each named by a French sentence, with optional file-level `date`.
+A case gives:
+  - `dossier`: merged over a minimal valid dossier (lists replace), then loaded by the real
+    dossier schema (so the engine sees exactly what the application gives it);
+  - `logement` (merged over a minimal dwelling) and `aide_logement` {montant_mensuel, source};
+  - `attendu`: fact path → value (`~absent` for a fact that must be absent);
+  - `derivation`: attribute path of the `Derivation` → value (typed results outside the facts);
+  - `sous_plafond`: financing → whether `ressources.revenu_retenu` is within that ceiling;
+  - `a_verifier_contient` / `a_verifier_absent`: « à vérifier » parameters read or not;
+  - `pieces_manquantes`: the exact list;
+  - `commune_zone`: INSEE code → zone, checked with `engine.geo.zone_plafonds`.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.derivations import (
+    AideLogement,
+    age_revolu,
+    ajouter_mois,
+    deriver,
+    mois_entiers,
+    respecte_plafond,
+)
+from engine.geo import zone_plafonds
+from engine.parametres import parametres_a_la_date
+from engine.yaml_strict import charger_yaml
+from webapp.schemas import charger_dossier, charger_logement
+
+RACINE = Path(__file__).resolve().parents[2]
+SCENARIOS = Path(__file__).resolve().parent / "scenarios" / "derivations"
+ABSENT = "~absent"
+
+DOSSIER_BASE: dict[str, Any] = {
+    "numero_unique": "0591126000001A",
+    "date_depot": "2025-01-10",
+    "communes_souhaitees": ["59350"],
+    "contact": {"commune_insee": "59350"},
+    "personnes": [
+        {
+            "role": "demandeur",
+            "date_naissance": "1985-03-01",
+            "residence_reguliere": {"declaree": True, "verifiee": None},
+            "revenus_fiscaux": [],
+        }
+    ],
+}
+
+LOGEMENT_BASE: dict[str, Any] = {
+    "commune_insee": "59350",
+    "qpv": None,
+    "financement": "PLUS",
+    "typologie": "T3",
+    "nb_pieces": 3,
+    "surface_habitable": 65,
+    "etage": 2,
+    "ascenseur": True,
+    "accessible_pmr": False,
+    "loyer_principal": 400,
+}
+
+
+def _fusion(base: Any, ajout: Any) -> Any:
+    if isinstance(base, dict) and isinstance(ajout, dict):
+        resultat = dict(base)
+        for cle, valeur in ajout.items():
+            resultat[cle] = _fusion(base.get(cle), valeur) if cle in base else valeur
+        return resultat
+    return ajout
+
+
+def _json_compatible(valeur: Any) -> Any:
+    """YAML gives dates as date objects: the dossier format expects ISO strings."""
+    return json.loads(json.dumps(valeur, default=lambda v: v.isoformat()))
+
+
+def _lire(chemin: str, source: Any) -> Any:
+    valeur = source
+    for segment in chemin.split("."):
+        if isinstance(valeur, dict):
+            if segment not in valeur:
+                return ABSENT
+            valeur = valeur[segment]
+        else:
+            if not hasattr(valeur, segment):
+                return ABSENT
+            valeur = getattr(valeur, segment)
+    return valeur
+
+
+def _egal(obtenu: Any, attendu: Any) -> bool:
+    if isinstance(obtenu, bool) or isinstance(attendu, bool):
+        return obtenu is attendu
+    if isinstance(attendu, int | float) and isinstance(obtenu, int | float | Decimal):
+        return Decimal(str(obtenu)) == Decimal(str(attendu))
+    if isinstance(obtenu, tuple):
+        obtenu = list(obtenu)
+    if isinstance(obtenu, dict) and isinstance(attendu, dict):
+        return obtenu.keys() == attendu.keys() and all(_egal(obtenu[k], attendu[k]) for k in obtenu)
+    if isinstance(obtenu, list) and isinstance(attendu, list):
+        return len(obtenu) == len(attendu) and all(_egal(o, a) for o, a in zip(obtenu, attendu, strict=True))
+    return obtenu == attendu
+
+
+def _cas() -> list[Any]:
+    params = []
+    for fichier in sorted(SCENARIOS.glob("*.yaml")):
+        contenu = charger_yaml(fichier)
+        date_fichier = contenu.get("date")
+        noms = set()
+        for cas in contenu["cas"]:
+            assert cas["nom"] not in noms, f"{fichier.name} : cas en double « {cas['nom']} »"
+            noms.add(cas["nom"])
+            params.append(pytest.param(cas, cas.get("date", date_fichier), id=f"{fichier.stem} — {cas['nom']}"))
+    return params
+
+
+@pytest.mark.parametrize(("cas", "date"), _cas())
+def test_scenario(cas, date):
+    assert isinstance(date, dt.date), "chaque cas (ou son fichier) fixe sa date"
+    dossier = charger_dossier(_json_compatible(_fusion(copy.deepcopy(DOSSIER_BASE), cas.get("dossier", {}))))
+    logement = None
+    if "logement" in cas:
+        logement = charger_logement(_json_compatible(_fusion(copy.deepcopy(LOGEMENT_BASE), cas["logement"] or {})))
+    aide = None
+    if "aide_logement" in cas:
+        aide = AideLogement(Decimal(str(cas["aide_logement"]["montant_mensuel"])), cas["aide_logement"]["source"])
+    resultat = deriver(dossier, logement, date, aide_logement=aide)
+
+    erreurs = []
+    for chemin, attendu in (cas.get("attendu") or {}).items():
+        obtenu = _lire(chemin, resultat.faits)
+        if not _egal(obtenu, attendu):
+            erreurs.append(f"fait {chemin} : attendu {attendu!r}, obtenu {obtenu!r}")
+    for chemin, attendu in (cas.get("derivation") or {}).items():
+        obtenu = _lire(chemin, resultat)
+        if not _egal(obtenu, attendu):
+            erreurs.append(f"dérivation {chemin} : attendu {attendu!r}, obtenu {obtenu!r}")
+    for financement, attendu in (cas.get("sous_plafond") or {}).items():
+        revenu = resultat.ressources.revenu_retenu
+        plafond = resultat.plafonds.par_financement[financement]
+        if revenu is None or respecte_plafond(revenu, plafond) is not attendu:
+            erreurs.append(f"{financement} : revenu {revenu} et plafond {plafond}, sous le plafond attendu {attendu}")
+    for chemin in cas.get("a_verifier_contient") or ():
+        if chemin not in resultat.parametres_a_verifier:
+            erreurs.append(f"paramètre à vérifier non listé : {chemin} (liste : {resultat.parametres_a_verifier})")
+    for chemin in cas.get("a_verifier_absent") or ():
+        if chemin in resultat.parametres_a_verifier:
+            erreurs.append(f"paramètre à vérifier listé à tort : {chemin}")
+    if "pieces_manquantes" in cas and list(resultat.pieces_manquantes) != cas["pieces_manquantes"]:
+        erreurs.append(f"pièces manquantes : attendu {cas['pieces_manquantes']}, obtenu {list(resultat.pieces_manquantes)}")
+    for commune, zone in (cas.get("commune_zone") or {}).items():
+        obtenue = zone_plafonds(str(commune), parametres_a_la_date(date))
+        if obtenue != zone:
+            erreurs.append(f"zone de {commune} : attendu {zone}, obtenu {obtenue}")
+    assert not erreurs, "\n".join(erreurs)
+
+
+# --- direct checks ------------------------------------------------------------------------------------
+
+def test_l_age_est_en_annees_revolues_a_la_date():
+    assert age_revolu(dt.date(2012, 6, 15), dt.date(2026, 6, 15)) == 14  # anniversaire le jour même
+    assert age_revolu(dt.date(2012, 6, 16), dt.date(2026, 6, 15)) == 13  # la veille de ses 14 ans
+    assert age_revolu(dt.date(2008, 2, 29), dt.date(2026, 2, 28)) == 17  # né un 29 février : le 1er mars
+    assert age_revolu(dt.date(2008, 2, 29), dt.date(2026, 3, 1)) == 18
+
+
+def test_l_anciennete_compte_des_mois_entiers():
+    assert mois_entiers(dt.date(2025, 1, 31), dt.date(2025, 2, 28)) == 0
+    assert mois_entiers(dt.date(2025, 1, 15), dt.date(2025, 2, 15)) == 1
+    assert mois_entiers(dt.date(2025, 1, 15), dt.date(2026, 1, 14)) == 11
+    assert mois_entiers(dt.date(2026, 1, 15), dt.date(2025, 1, 14)) == 0  # dépôt postérieur : zéro
+    assert ajouter_mois(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)
+    assert ajouter_mois(dt.date(2025, 12, 31), 2) == dt.date(2026, 2, 28)
+
+
+def test_le_plafond_est_respecte_a_l_euro_pres():
+    assert respecte_plafond(Decimal("23403"), Decimal("23403"))
+    assert not respecte_plafond(Decimal("23404"), Decimal("23403"))
+    assert not respecte_plafond(Decimal("23403.01"), Decimal("23403"))
+
+
+def _types_json(valeur: Any, chemin: str = "") -> list[str]:
+    if isinstance(valeur, dict):
+        problemes = []
+        for cle, v in valeur.items():
+            if cle in ("id", "sid", "kind"):
+                problemes.append(f"{chemin}{cle} : nom réservé")
+            problemes += _types_json(v, f"{chemin}{cle}.")
+        return problemes
+    if isinstance(valeur, list):
+        return [p for v in valeur for p in _types_json(v, chemin)]
+    if valeur is None or not isinstance(valeur, str | int | float | bool):
+        return [f"{chemin[:-1]} : {type(valeur).__name__}"]
+    return []
+
+
+def test_les_faits_ne_contiennent_que_des_types_json_sans_none():
+    exemple = json.loads((RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lille.json").read_text("utf-8"))
+    dossier = charger_dossier(exemple)
+    logement = charger_logement(LOGEMENT_BASE)
+    resultat = deriver(dossier, logement, dt.date(2026, 6, 15))
+    assert _types_json(resultat.faits) == []
+    assert json.loads(json.dumps(resultat.faits)) == resultat.faits
+
+
+def test_les_faits_derives_sont_au_catalogue():
+    """Every fact produced is declared in rules/schemas/faits.yaml (the machine-readable FAITS.md)."""
+    catalogue = charger_yaml(RACINE / "rules" / "schemas" / "faits.yaml")["faits"]
+    exemple = json.loads((RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lille.json").read_text("utf-8"))
+    resultat = deriver(charger_dossier(exemple), charger_logement(LOGEMENT_BASE), dt.date(2026, 6, 15))
+
+    def chemins(d: dict, prefixe: str = "") -> list[str]:
+        sortie = []
+        for cle, v in d.items():
+            if isinstance(v, dict):
+                sortie += chemins(v, f"{prefixe}{cle}.")
+            else:
+                sortie.append(f"{prefixe}{cle}")
+        return sortie
+
+    inconnus = [c for c in chemins(resultat.faits) if c not in catalogue and f"{c.rsplit('.', 1)[0]}.*" not in catalogue]
+    assert inconnus == []
+
+
+def test_des_parametres_d_une_autre_date_sont_refuses():
+    dossier = charger_dossier(_json_compatible(DOSSIER_BASE))
+    with pytest.raises(ValueError, match="Paramètres au 2025-06-15"):
+        deriver(dossier, None, dt.date(2026, 6, 15), parametres_a_la_date(dt.date(2025, 6, 15)))
+
+
+def test_la_derivation_ne_modifie_pas_le_dossier():
+    dossier = charger_dossier(_json_compatible(DOSSIER_BASE))
+    avant = copy.deepcopy(dossier)
+    deriver(dossier, None, dt.date(2026, 6, 15))
+    assert dossier == avant
+
+
+def test_le_moteur_n_importe_ni_flask_ni_sqlalchemy_ni_webapp_ni_durable():
+    code = (
+        "import sys, engine.derivations, engine.parametres, engine.geo\n"
+        "interdits = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'webapp', 'durable', 'marshmallow')]\n"
+        "print(interdits); sys.exit(1 if interdits else 0)\n"
+    )
+    sortie = subprocess.run([sys.executable, "-c", code], cwd=RACINE, capture_output=True, text=True)
+    assert sortie.returncode == 0, sortie.stdout + sortie.stderr
