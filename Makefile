@@ -10,7 +10,11 @@ DOSSIERS ?= 20000
 LOGEMENTS ?= 3000
 export CALEOL_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite install clean
+OPENFISCA := .openfisca
+# OpenFisca-France estimates the housing aid; it runs in its own environment (its pins stay out of ours).
+OPENFISCA_FRANCE ?= OpenFisca-France==176.1.8
+
+.PHONY: run test test-sqlite install openfisca clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 ou 3.12 est requis (durable_rules ne s'importe pas sous 3.13)."; exit 1; }
@@ -27,6 +31,14 @@ $(VENV)/.installe-test: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installe
 
+$(OPENFISCA)/.installe:
+	$(PYTHON) -m venv $(OPENFISCA)
+	$(OPENFISCA)/bin/pip install --quiet '$(OPENFISCA_FRANCE)'
+	@touch $@
+
+## L'estimateur d'aide au logement (OpenFisca-France) dans son propre environnement.
+openfisca: $(OPENFISCA)/.installe
+
 ## Installe, crée ou met à jour la base SQLite sous instance/, charge la démo si la base est vide, sert l'application.
 run: $(VENV)/.installe
 	$(BIN)/caleol db upgrade
@@ -34,12 +46,12 @@ run: $(VENV)/.installe
 	$(BIN)/caleol serve --host 127.0.0.1 --port 5000
 
 ## Installe avec les extras de test et lance toute la suite, sur SQLite et PostgreSQL.
-test: $(VENV)/.installe-test
+test: $(VENV)/.installe-test $(OPENFISCA)/.installe
 	$(BIN)/python -m pytest
 
 ## La suite sans PostgreSQL (poste sans serveur local).
-test-sqlite: $(VENV)/.installe-test
+test-sqlite: $(VENV)/.installe-test $(OPENFISCA)/.installe
 	CALEOL_TEST_DATABASE_URL= $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) $(OPENFISCA) instance .pytest_cache

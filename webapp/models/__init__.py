@@ -1,4 +1,5 @@
 """SQLAlchemy models of Caléol (typed, SQLAlchemy 2.0 style)."""
+from .apl import EstimationApl
 from .audit import AuditEntry
 from .base import Base
 from .commission import (
