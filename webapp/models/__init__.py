@@ -25,6 +25,7 @@ from .demande import (
     SituationPrioritaire,
     StatutDemande,
 )
+from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
 from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
 from .patrimoine import (
     CODE_SNE_RESERVATAIRE,
