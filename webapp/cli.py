@@ -116,3 +116,8 @@ from .evaluation_cli import evaluate, rules  # noqa: E402  (moteur de règles)
 
 main.add_command(evaluate)
 main.add_command(rules)
+
+
+from .demo.cli import demo  # noqa: E402 - registered last: it imports this module's helpers
+
+main.add_command(demo)
