@@ -556,11 +556,17 @@ def _charger(racine: Path) -> ReferentielParametres:
 
 
 def fichiers_parametres(racine: str | Path | None = None) -> list[Path]:
-    """Sorted paths of every file the parameters and the territory are read from (for the rulebook version)."""
+    """Sorted paths of every file the parameters and the derivations read (for the rulebook version).
+
+    The parameter files, the data tables they reference, the territory tables of engine.geo and the
+    priority situations referential (one fact per code).
+    """
     from .geo import fichiers_territoire
 
+    base = Path(racine).resolve() if racine is not None else RACINE_REGLES
     referentiel = charger_referentiel(racine)
-    return sorted(set(referentiel.fichiers) | set(fichiers_territoire(racine)))
+    situations = (base / "referentiels" / "situations_prioritaires.yaml").resolve()
+    return sorted(set(referentiel.fichiers) | set(fichiers_territoire(racine)) | {situations})
 
 
 # --- the parameters at one date ----------------------------------------------------------------------
