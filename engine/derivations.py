@@ -612,25 +612,18 @@ def _adequation(
 
 # --- facts ---------------------------------------------------------------------------------------------
 
-def _json(valeur: Any) -> Any:
-    if isinstance(valeur, Decimal):
-        return float(valeur)
-    if isinstance(valeur, dt.date):
-        return valeur.isoformat()
-    if isinstance(valeur, tuple):
-        return [_json(v) for v in valeur]
-    return valeur
+def _f(valeur: Decimal | None) -> float | None:
+    return None if valeur is None else float(valeur)
 
 
-def _poser(faits: dict[str, Any], chemin: str, valeur: Any) -> None:
-    """Set a nested fact; unknown values (None) stay absent."""
-    if valeur is None:
-        return
-    *groupes, feuille = chemin.split(".")
-    cible = faits
-    for groupe in groupes:
-        cible = cible.setdefault(groupe, {})
-    cible[feuille] = _json(valeur)
+def _sans_none(groupe: dict[str, Any]) -> dict[str, Any]:
+    """Unknown values (None) stay absent from the facts."""
+    return {cle: valeur for cle, valeur in groupe.items() if valeur is not None}
+
+
+@lru_cache(maxsize=1)
+def _situations_a_faux() -> dict[str, bool]:
+    return dict.fromkeys(codes_situations(), False)
 
 
 def _faits(
@@ -644,117 +637,147 @@ def _faits(
     plafonds: Plafonds,
     adequation: Adequation | None,
 ) -> dict[str, Any]:
-    f: dict[str, Any] = {}
-    _poser(f, "date_evaluation", date)
-
-    # demande
-    _poser(f, "demande.numero_unique_present", bool(dossier.get("numero_unique")))
-    depot = dossier.get("date_depot")
-    if depot is not None:
-        _poser(f, "demande.anciennete_mois", mois_entiers(depot, date))
-        renouvellement = dossier.get("date_renouvellement") or depot
-        echeance = ajouter_mois(renouvellement, p.valeur("delais.validite_demande_mois"))
-        _poser(f, "demande.validite_expiree", date > echeance)
-    _poser(f, "demande.statut", dossier.get("statut"))
-    for cle in ("mutation_interne", "relogement_anru", "besoin_pmr"):
-        _poser(f, f"demande.{cle}", bool(dossier.get(cle)))
-    _poser(f, "demande.motifs", list(dossier.get("motifs") or ()))
-    refus = list(dossier.get("refus") or ())
-    _poser(f, "demande.nb_refus", len(refus))
-    _poser(f, "demande.nb_refus_non_legitimes", sum(1 for r in refus if not r.get("motif_legitime")))
-
-    # demandeur
     personnes = dossier["personnes"]
     demandeur = next(x for x in menage.personnes if x.role == DEMANDEUR)
     brute_demandeur = personnes[demandeur.rang - 1]
-    _poser(f, "demandeur.age", demandeur.age)
-    if demandeur.age is not None:
-        _poser(f, "demandeur.majeur", demandeur.age >= p.valeur("menage.age_majorite"))
-    _poser(f, "demandeur.mineur_emancipe", bool(brute_demandeur.get("mineur_emancipe")))
 
-    # ménage
-    _poser(f, "menage.residence_reguliere", _residence_reguliere(personnes))
-    _poser(f, "menage.residence_reguliere_verifiee", all(
-        (b.get("residence_reguliere") or {}).get("verifiee") is True for b in personnes if b["role"] in TITULAIRES
-    ))
-    for cle in (
-        "nb_personnes", "nb_personnes_a_charge", "categorie", "personnes_supplementaires", "unites_consommation",
-        "jeune_menage", "handicap", "parent_isole", "couple", "nb_mineurs", "nb_personnes_surface", "fondement_categorie",
-    ):
-        _poser(f, f"menage.{cle}", getattr(menage, cle))
+    depot = dossier.get("date_depot")
+    anciennete = expiree = None
+    if depot is not None:
+        anciennete = mois_entiers(depot, date)
+        echeance = ajouter_mois(dossier.get("date_renouvellement") or depot, p.valeur("delais.validite_demande_mois"))
+        expiree = date > echeance
+    refus = dossier.get("refus") or ()
+    motifs = list(dossier.get("motifs") or ())
+    demande = _sans_none({
+        "numero_unique_present": bool(dossier.get("numero_unique")),
+        "anciennete_mois": anciennete,
+        "validite_expiree": expiree,
+        "statut": dossier.get("statut"),
+        "mutation_interne": bool(dossier.get("mutation_interne")),
+        "relogement_anru": bool(dossier.get("relogement_anru")),
+        "besoin_pmr": bool(dossier.get("besoin_pmr")),
+        "motifs": motifs or None,  # an empty list is absent (FAITS.md)
+        "nb_refus": len(refus),
+        "nb_refus_non_legitimes": sum(1 for r in refus if not r.get("motif_legitime")),
+    })
+    demandeur_faits = _sans_none({
+        "age": demandeur.age,
+        "majeur": None if demandeur.age is None else demandeur.age >= p.valeur("menage.age_majorite"),
+        "mineur_emancipe": bool(brute_demandeur.get("mineur_emancipe")),
+    })
+    menage_faits = {
+        "residence_reguliere": _residence_reguliere(personnes),
+        "residence_reguliere_verifiee": all(
+            (b.get("residence_reguliere") or {}).get("verifiee") is True for b in personnes if b["role"] in TITULAIRES
+        ),
+        "nb_personnes": menage.nb_personnes,
+        "nb_personnes_a_charge": menage.nb_personnes_a_charge,
+        "categorie": menage.categorie,
+        "personnes_supplementaires": menage.personnes_supplementaires,
+        "unites_consommation": float(menage.unites_consommation),
+        "jeune_menage": menage.jeune_menage,
+        "handicap": menage.handicap,
+        "parent_isole": menage.parent_isole,
+        "couple": menage.couple,
+        "nb_mineurs": menage.nb_mineurs,
+        "nb_personnes_surface": menage.nb_personnes_surface,
+        "fondement_categorie": menage.fondement_categorie,
+    }
+    ressources_faits = _sans_none({
+        "complet": ressources.complet,
+        "revenu_retenu": _f(ressources.revenu_retenu),
+        "source": ressources.source,
+        "annee": ressources.annee,
+        "demandeur_seul": ressources.demandeur_seul,
+        "mensuelles": float(ressources.mensuelles),
+        "annuel_par_uc": float(ressources.annuel_par_uc),
+        "epci": ressources.epci,
+        "quartile": ressources.quartile,
+    })
+    plafonds_faits = _sans_none({
+        "zone": plafonds.zone,
+        **{financement: float(valeur) for financement, valeur in plafonds.par_financement.items()},
+        "applicable": _f(plafonds.applicable),
+        "financement_applicable": plafonds.financement_applicable,
+    })
 
-    # ressources
-    _poser(f, "ressources.complet", ressources.complet)
-    _poser(f, "ressources.revenu_retenu", ressources.revenu_retenu)
-    _poser(f, "ressources.source", ressources.source)
-    _poser(f, "ressources.annee", ressources.annee)
-    _poser(f, "ressources.demandeur_seul", ressources.demandeur_seul)
-    _poser(f, "ressources.mensuelles", ressources.mensuelles)
-    _poser(f, "ressources.annuel_par_uc", ressources.annuel_par_uc)
-    _poser(f, "ressources.epci", ressources.epci)
-    _poser(f, "ressources.quartile", ressources.quartile)
+    # Priority situations: declared and verified, one boolean per code of the referential.
+    situations = _situations_a_faux().copy()
+    verifiees = situations.copy()
+    for s in dossier.get("situations") or ():
+        if s["code"] in situations:
+            situations[s["code"]] = True
+            verifiees[s["code"]] = bool(s.get("verifiee"))
 
-    # plafonds
-    _poser(f, "plafonds.zone", plafonds.zone)
-    for financement, valeur in plafonds.par_financement.items():
-        _poser(f, f"plafonds.{financement}", valeur)
-    _poser(f, "plafonds.applicable", plafonds.applicable)
-    _poser(f, "plafonds.financement_applicable", plafonds.financement_applicable)
-
-    # situations de priorité : déclarées et vérifiées, un booléen par code du référentiel
-    declarees = {s["code"]: s for s in dossier.get("situations") or ()}
-    for code in codes_situations():
-        _poser(f, f"situations.{code}", code in declarees)
-        _poser(f, f"situations_verifiees.{code}", bool(declarees.get(code, {}).get("verifiee")))
-
-    # logement actuel
     actuel = dossier.get("logement_actuel") or {}
-    _poser(f, "logement_actuel.modele", actuel.get("modele"))
+    sur_occupe = taux_actuel = None
+    if actuel.get("surface") is not None:
+        occupants = actuel.get("nb_occupants") or menage.nb_personnes_surface
+        sur_occupe = Decimal(actuel["surface"]) < surface_minimale(occupants, p)
     loyer_actuel = actuel.get("loyer_mensuel")
     if loyer_actuel is not None and ressources.mensuelles > 0:
         # Burden of the current housing (cotation): rent net of the declared housing aid.
         net = max(loyer_actuel - (dossier.get("aide_logement_declaree") or ZERO), ZERO)
-        _poser(f, "logement_actuel.taux_effort", fraction(net / ressources.mensuelles))
-    if actuel.get("surface") is not None:
-        occupants = actuel.get("nb_occupants") or menage.nb_personnes_surface
-        _poser(f, "logement_actuel.sur_occupe", Decimal(actuel["surface"]) < surface_minimale(occupants, p))
+        taux_actuel = float(fraction(net / ressources.mensuelles))
 
-    # DALO, labels, accompagnement
     dalo = dossier.get("dalo") or {}
-    _poser(f, "dalo.decision_favorable", dalo.get("statut") == DALO_ACTIF)
     designation = dalo.get("date_designation")
-    _poser(f, "dalo.designe_prefet", designation is not None and designation <= date)
     labels = dossier.get("labels") or {}
-    _poser(f, "labels.pdalhpd", bool(labels.get("pdalhpd")))
-    _poser(f, "labels.siao", bool(labels.get("siao")))
     accompagnement = dossier.get("accompagnement") or {}
-    _poser(f, "accompagnement.avdl", bool(accompagnement.get("avdl")))
-    _poser(f, "accompagnement.fsl", bool(accompagnement.get("fsl")))
-
-    # logement proposé
-    if logement is not None and adequation is not None:
-        for cle in ("financement", "typologie", "nb_pieces", "etage"):
-            _poser(f, f"logement.{cle}", logement.get(cle))
-        for cle in ("plai_adapte", "ascenseur", "accessible_pmr"):
-            _poser(f, f"logement.{cle}", bool(logement.get(cle)))
-        if logement.get("surface_habitable") is not None:
-            _poser(f, "logement.surface_habitable", euros(Decimal(logement["surface_habitable"])))
-        _poser(f, "logement.en_qpv", adequation.en_qpv)
-        _poser(f, "logement.epci", adequation.epci)
-        for cle in (
-            "surface_minimale", "pieces_max_sans_sous_occupation", "taux_effort", "reste_a_vivre_uc_jour",
-            "surface_par_personne", "cout_mensuel", "aide_logement", "source_aide_logement", "cout_net_mensuel",
-        ):
-            _poser(f, f"adequation.{cle}", getattr(adequation, cle))
-
-    # politique locale (valeurs du règlement de la CALEOL, pas du droit)
-    _poser(f, "politique.taux_effort_alerte", p.valeur("politique.taux_effort_alerte"))
-    _poser(f, "politique.reste_a_vivre_min_uc_jour", p.valeur("politique.reste_a_vivre_min_uc_jour"))
+    politique: dict[str, Any] = {
+        "taux_effort_alerte": float(p.valeur("politique.taux_effort_alerte")),
+        "reste_a_vivre_min_uc_jour": float(p.valeur("politique.reste_a_vivre_min_uc_jour")),
+    }
     bande = bande_typologie(menage.nb_personnes_surface, p)
     if bande is not None:
-        _poser(f, "politique.typologie_pieces_min", bande[0])
-        _poser(f, "politique.typologie_pieces_max", bande[1])
-    return f
+        politique["typologie_pieces_min"], politique["typologie_pieces_max"] = bande
+
+    faits: dict[str, Any] = {
+        "date_evaluation": date.isoformat(),
+        "demande": demande,
+        "demandeur": demandeur_faits,
+        "menage": menage_faits,
+        "ressources": ressources_faits,
+        "plafonds": plafonds_faits,
+        "situations": situations,
+        "situations_verifiees": verifiees,
+        "logement_actuel": _sans_none({"modele": actuel.get("modele"), "sur_occupe": sur_occupe, "taux_effort": taux_actuel}),
+        "dalo": {
+            "decision_favorable": dalo.get("statut") == DALO_ACTIF,
+            "designe_prefet": designation is not None and designation <= date,
+        },
+        "labels": {"pdalhpd": bool(labels.get("pdalhpd")), "siao": bool(labels.get("siao"))},
+        "accompagnement": {"avdl": bool(accompagnement.get("avdl")), "fsl": bool(accompagnement.get("fsl"))},
+        "politique": politique,
+    }
+    if logement is not None and adequation is not None:
+        surface = logement.get("surface_habitable")
+        faits["logement"] = _sans_none({
+            "financement": logement.get("financement"),
+            "plai_adapte": bool(logement.get("plai_adapte")),
+            "typologie": logement.get("typologie"),
+            "nb_pieces": logement.get("nb_pieces"),
+            "surface_habitable": None if surface is None else float(euros(Decimal(surface))),
+            "etage": logement.get("etage"),
+            "ascenseur": bool(logement.get("ascenseur")),
+            "accessible_pmr": bool(logement.get("accessible_pmr")),
+            "en_qpv": adequation.en_qpv,
+            "epci": adequation.epci,
+        })
+        faits["adequation"] = _sans_none({
+            "surface_minimale": float(adequation.surface_minimale),
+            "pieces_max_sans_sous_occupation": adequation.pieces_max_sans_sous_occupation,
+            "taux_effort": _f(adequation.taux_effort),
+            "reste_a_vivre_uc_jour": float(adequation.reste_a_vivre_uc_jour),
+            "surface_par_personne": _f(adequation.surface_par_personne),
+            "cout_mensuel": float(adequation.cout_mensuel),
+            "aide_logement": float(adequation.aide_logement),
+            "source_aide_logement": adequation.source_aide_logement,
+            "cout_net_mensuel": float(adequation.cout_net_mensuel),
+        })
+    # Groups left empty (nothing known) are dropped.
+    return {cle: valeur for cle, valeur in faits.items() if valeur != {}}
 
 
 def _residence_reguliere(personnes: Sequence[Mapping[str, Any]]) -> str:
