@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..horloge import aujourd_hui
-from .historique import SeanceDemo, lignes_historique, marquer_vacants, planifier
+from .historique import lignes_historique, marquer_vacants, planifier
 from .lignes import COLONNES, ORDRE, TABLES_DOSSIER, Compteurs, lignes_dossier
 from .menages import Consigne, FabriqueMenages
-from .patrimoine import LogementDemo, Partenaires, lignes_logements, partenaires, patrimoine
+from .patrimoine import Partenaires, lignes_logements, partenaires, patrimoine
 from .referentiel import Referentiel, charger_referentiel
 from .tirage import graine
 
@@ -52,7 +52,6 @@ class JeuDemo:
         self.seances, self.consignes = planifier(ref, r, self.date, nb_dossiers, self.logements, self.partenaires)
         marquer_vacants(ref, r, self.date, self.logements, self.seances)
         self.indicateurs: dict[int, dict[str, Any]] = {}
-        self.comptes: dict[str, int] = {}
 
     # --- dossiers ------------------------------------------------------------------------------
 
@@ -93,14 +92,6 @@ class JeuDemo:
         historique = lignes_historique(self.ref, graine(self.seed, "seances"), self.seances, p, self.indicateurs)
         for table in ("commission", "seance", "membre_seance", "candidature", "decision", "attribution"):
             yield table, historique[table]
-
-    @property
-    def seances_passees(self) -> list[SeanceDemo]:
-        return [s for s in self.seances if not s.future]
-
-    @property
-    def logements_demo(self) -> list[LogementDemo]:
-        return self.logements
 
 
 class Empreinte:

@@ -442,7 +442,9 @@ class FabriqueMenages:
                 for autre in foyer[1:]:
                     autre["revenus_fiscaux"].append({"annee": annee, "montant": None, "avis": avis})
         if r.random() < p["part_rfr_manquant"]:
-            adultes[0]["revenus_fiscaux"] = [x for x in adultes[0]["revenus_fiscaux"] if x["annee"] != n2]
+            # The N-2 notice of the applicant's tax household is missing (for a couple, its shared notice).
+            for pers in foyers[0]:
+                pers["revenus_fiscaux"] = [x for x in pers["revenus_fiscaux"] if x["annee"] != n2]
             faits["incomplet"] = True
 
     # --- current housing, motifs, priorities ---------------------------------------------------
