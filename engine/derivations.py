@@ -139,7 +139,7 @@ class Ressources:
     demandeur_seul: bool
     pieces_manquantes: tuple[str, ...]
     mensuelles: Decimal
-    annuel_par_uc: Decimal
+    annuel_par_uc: Decimal | None  # None only if no one counts in the consumption units
     epci: str | None
     quartile: int | None
     quartiles: Mapping[str, int | None]  # SIREN → quartile, for each wished EPCI
@@ -161,7 +161,7 @@ class Adequation:
     source_aide_logement: str
     cout_net_mensuel: Decimal
     taux_effort: Decimal | None  # None when the monthly resources are not positive
-    reste_a_vivre_uc_jour: Decimal
+    reste_a_vivre_uc_jour: Decimal | None
     surface_par_personne: Decimal | None
     surface_minimale: Decimal
     pieces_max_sans_sous_occupation: int
@@ -470,7 +470,8 @@ def _ressources(
             elif r["sens"] == SENS_VERSE and r["code"] in deduits:
                 mensuelles -= r["montant_mensuel"]
     mensuelles = euros(mensuelles)
-    annuel_par_uc = euros(mensuelles * 12 / menage.unites_consommation)
+    uc = menage.unites_consommation
+    annuel_par_uc = euros(mensuelles * 12 / uc) if uc > 0 else None
 
     epci = localisation.epci
     quartile = _quartile(annuel_par_uc, epci, p)
@@ -513,9 +514,9 @@ def seuils_quartile(siren: str | None, p: Parametres) -> tuple[Decimal, Decimal,
     return p.valeur(f"{base}.q1"), p.valeur(f"{base}.q2"), p.valeur(f"{base}.q3")
 
 
-def _quartile(annuel_par_uc: Decimal, siren: str | None, p: Parametres) -> int | None:
+def _quartile(annuel_par_uc: Decimal | None, siren: str | None, p: Parametres) -> int | None:
     seuils = seuils_quartile(siren, p)
-    if seuils is None:
+    if seuils is None or annuel_par_uc is None:
         return None
     inclus = p.valeur("quartiles.seuil_inclus")
     for rang, seuil in enumerate(seuils, start=1):
@@ -591,7 +592,8 @@ def _adequation(
     else:
         avertissements.append("Ressources mensuelles nulles ou négatives : taux d'effort non calculable.")
     jours = p.valeur("politique.jours_par_mois")
-    reste = euros((ressources.mensuelles - cout_net) / menage.unites_consommation / jours)
+    uc = menage.unites_consommation
+    reste = euros((ressources.mensuelles - cout_net) / uc / jours) if uc > 0 else None
     surface = logement.get("surface_habitable")
     nb_surface = menage.nb_personnes_surface
     return Adequation(
@@ -691,7 +693,7 @@ def _faits(
         "annee": ressources.annee,
         "demandeur_seul": ressources.demandeur_seul,
         "mensuelles": float(ressources.mensuelles),
-        "annuel_par_uc": float(ressources.annuel_par_uc),
+        "annuel_par_uc": _f(ressources.annuel_par_uc),
         "epci": ressources.epci,
         "quartile": ressources.quartile,
     })
@@ -769,7 +771,7 @@ def _faits(
             "surface_minimale": float(adequation.surface_minimale),
             "pieces_max_sans_sous_occupation": adequation.pieces_max_sans_sous_occupation,
             "taux_effort": _f(adequation.taux_effort),
-            "reste_a_vivre_uc_jour": float(adequation.reste_a_vivre_uc_jour),
+            "reste_a_vivre_uc_jour": _f(adequation.reste_a_vivre_uc_jour),
             "surface_par_personne": _f(adequation.surface_par_personne),
             "cout_mensuel": float(adequation.cout_mensuel),
             "aide_logement": float(adequation.aide_logement),

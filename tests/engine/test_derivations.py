@@ -255,3 +255,113 @@ def test_le_moteur_n_importe_ni_flask_ni_sqlalchemy_ni_webapp_ni_durable():
     )
     sortie = subprocess.run([sys.executable, "-c", code], cwd=RACINE, capture_output=True, text=True)
     assert sortie.returncode == 0, sortie.stdout + sortie.stderr
+
+
+# --- properties over generated households -----------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COMMUNES = ["59350", "80021", "59183", "59036", "92012", "75115", "95018", "2A004", "97411"]
+_DATE = dt.date(2026, 6, 15)
+
+
+@st.composite
+def _dossiers(draw: st.DrawFn) -> dict[str, Any]:
+    def naissance(age_min: int, age_max: int) -> str:
+        jours = draw(st.integers(age_min * 366, age_max * 365 + 364))
+        return (_DATE - dt.timedelta(days=jours)).isoformat()
+
+    def revenus(avis: str | None, nul: bool) -> list[dict[str, Any]]:
+        annees = draw(st.sets(st.sampled_from([2023, 2024, 2025]), max_size=3))
+        return [
+            {"annee": a, "montant": None if nul else draw(st.integers(0, 90000)), "avis": avis and f"{avis}-{a}"}
+            for a in sorted(annees)
+        ]
+
+    def ressources() -> list[dict[str, Any]]:
+        return draw(st.lists(st.fixed_dictionaries({
+            "sens": st.just("recue"), "code": st.sampled_from(["SAL", "AF", "CHO", "RSA"]),
+            "montant_mensuel": st.integers(0, 300000).map(lambda c: c / 100),
+        }), max_size=2)) + draw(st.lists(st.fixed_dictionaries({
+            "sens": st.just("versee"), "code": st.just("PAV"), "montant_mensuel": st.integers(0, 50000).map(lambda c: c / 100),
+        }), max_size=1))
+
+    procedures = {k: draw(st.booleans()) for k in ("divorce", "dissolution_pacs", "ordonnance_protection")}
+    personnes: list[dict[str, Any]] = [{
+        "role": "demandeur", "date_naissance": naissance(16, 90), "mineur_emancipe": draw(st.booleans()),
+        "handicap": {"cmi_invalidite": draw(st.booleans())},
+        "residence_reguliere": {"declaree": draw(st.sampled_from([True, False, None])), "verifiee": draw(st.sampled_from([True, False, None]))},
+        "revenus_fiscaux": revenus("A", False), "ressources": ressources(), "procedures": procedures,
+        "ressources_12_mois": draw(st.one_of(st.none(), st.integers(0, 90000))),
+    }]
+    if draw(st.booleans()):
+        lien = draw(st.sampled_from(["conjoint", "pacse", "concubin", "colocataire"]))
+        commun = lien in ("conjoint", "pacse") and draw(st.booleans())
+        personnes.append({
+            "role": "cotitulaire", "lien_cotitulaire": lien, "date_naissance": naissance(18, 90),
+            "handicap": {"cmi_invalidite": draw(st.booleans())},
+            "revenus_fiscaux": revenus("A" if commun else "B", commun), "ressources": ressources(),
+        })
+    for role in draw(st.lists(st.sampled_from(
+        ["personne_a_charge", "enfant_garde_alternee", "enfant_droit_visite", "enfant_a_naitre"]), max_size=8)):
+        if role == "enfant_a_naitre":
+            personnes.append({"role": role, "date_naissance_prevue": "2026-10-01"})
+        else:
+            personnes.append({"role": role, "lien_parente": "E", "date_naissance": naissance(0, 25),
+                              "handicap": {"cmi_invalidite": draw(st.booleans())}})
+    return {
+        "numero_unique": "0591126000009Z",
+        "date_depot": naissance(0, 9),
+        "communes_souhaitees": draw(st.lists(st.sampled_from(_COMMUNES), max_size=3, unique=True)),
+        "contact": {"commune_insee": draw(st.sampled_from([None, *_COMMUNES]))},
+        "aide_logement_declaree": draw(st.one_of(st.none(), st.integers(0, 800))),
+        "logement_actuel": {"surface": draw(st.one_of(st.none(), st.integers(5, 150))), "loyer_mensuel": draw(st.one_of(st.none(), st.integers(0, 1500)))},
+        "personnes": personnes,
+    }
+
+
+_LOGEMENTS = st.one_of(st.none(), st.fixed_dictionaries({
+    "commune_insee": st.sampled_from(_COMMUNES), "qpv": st.sampled_from([None, "QN05905M"]),
+    "financement": st.sampled_from(["PLAI", "PLUS", "PLS"]), "typologie": st.just("T3"),
+    "nb_pieces": st.integers(1, 7), "surface_habitable": st.integers(9, 140), "etage": st.integers(0, 10),
+    "ascenseur": st.booleans(), "accessible_pmr": st.booleans(), "loyer_principal": st.integers(100, 1200),
+    "charges_recuperables": st.integers(0, 200),
+}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(brut=_dossiers(), logement_brut=_LOGEMENTS)
+def test_aucun_menage_genere_ne_fait_echouer_les_derivations(brut, logement_brut):
+    dossier = charger_dossier(brut)
+    logement = charger_logement(logement_brut) if logement_brut else None
+    resultat = deriver(dossier, logement, _DATE)
+    menage = resultat.menage
+    assert 1 <= menage.categorie <= 6 and menage.personnes_supplementaires >= 0
+    assert menage.personnes_supplementaires == 0 or menage.categorie == 6
+    assert menage.nb_personnes >= 1 and menage.unites_consommation >= 1
+    assert _types_json(resultat.faits) == []
+    r = resultat.ressources
+    assert (r.revenu_retenu is not None) is r.complet is (not r.pieces_manquantes)
+    if r.complet:
+        assert r.revenu_retenu <= r.revenu_n2
+    if resultat.plafonds.par_financement:
+        plafonds = resultat.plafonds.par_financement
+        assert plafonds["PLAI"] <= plafonds["PLUS"] <= plafonds["PLS"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(brut=_dossiers(), hausse=st.integers(1, 20000))
+def test_augmenter_chaque_annee_du_meme_montant_n_abaisse_jamais_le_revenu_retenu(brut, hausse):
+    avant = deriver(charger_dossier(brut), None, _DATE)
+    for personne in brut["personnes"]:
+        for ligne in personne.get("revenus_fiscaux", ()):
+            if ligne["montant"] is not None:
+                ligne["montant"] += hausse
+        if personne.get("ressources_12_mois") is not None:
+            personne["ressources_12_mois"] += hausse
+    apres = deriver(charger_dossier(brut), None, _DATE)
+    assert apres.ressources.complet is avant.ressources.complet
+    if avant.ressources.complet:
+        assert apres.ressources.revenu_retenu >= avant.ressources.revenu_retenu
+    assert apres.plafonds == avant.plafonds
