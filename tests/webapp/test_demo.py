@@ -288,3 +288,36 @@ def test_la_commande_charge_la_demo_dans_une_base_vide_puis_ne_fait_plus_rien(tm
     troisieme = runner.invoke(main, ["--database-url", url, "demo", "load", "--dossiers", "40"])
     assert troisieme.exit_code == 2 and "Erreur : La base contient déjà 40 demande(s)" in troisieme.output
     assert "Traceback" not in troisieme.output
+
+
+def test_la_demo_se_charge_a_cote_de_donnees_existantes_sans_collision_d_identifiants(sessions):
+    with sessions.begin() as s:
+        autre = Organisation(nom="Bailleur déjà présent", type=TypeOrganisation.BAILLEUR)
+        s.add(autre)
+        s.flush()
+        s.add(Utilisateur(identifiant="deja.la", nom_affiche="Déjà là", mot_de_passe_hash="x", role=Role.LECTEUR,
+                          organisation_id=autre.id))
+    charger(sessions)
+    with sessions() as s:
+        bailleur = s.scalars(select(Organisation).where(Organisation.nom.like("Habitat des Hauts%"))).one()
+        charge = s.scalars(select(Utilisateur).where(Utilisateur.identifiant == "charge.attribution")).one()
+        assert charge.organisation_id == bailleur.id
+        assert {r.bailleur_id for r in s.scalars(select(Residence))} == {bailleur.id}
+        # The sequences continue after the ids written by the load.
+        s.add(Organisation(nom="Encore un bailleur", type=TypeOrganisation.BAILLEUR))
+        s.flush()
+        s.rollback()
+
+
+def test_un_compte_de_demonstration_deja_present_est_refuse_sans_rien_ecrire(sessions):
+    with sessions.begin() as s:
+        autre = Organisation(nom="Bailleur déjà présent", type=TypeOrganisation.BAILLEUR)
+        s.add(autre)
+        s.flush()
+        s.add(Utilisateur(identifiant="admin", nom_affiche="Admin", mot_de_passe_hash="x", role=Role.ADMINISTRATEUR,
+                          organisation_id=autre.id))
+    with pytest.raises(ErreurDemo, match="Le compte « admin » existe déjà"):
+        charger(sessions)
+    with sessions() as s:
+        assert compter(s, Demande) == 0
+        assert compter(s, AuditEntry, AuditEntry.action == "demo.charger") == 0

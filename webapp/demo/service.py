@@ -11,11 +11,10 @@ from werkzeug.security import generate_password_hash
 
 from ..audit import journaliser
 from ..horloge import aujourd_hui
-from ..models import Demande, Organisation
+from ..models import Demande, Organisation, Reservataire, Utilisateur
 from ..services.territoire import charger_territoire, territoire_charge
 from .ecriture import Ecrivain
 from .generateur import Empreinte, JeuDemo
-from .referentiel import charger_referentiel
 
 
 class ErreurDemo(ValueError):
@@ -29,6 +28,19 @@ class ResultatDemo:
     comptes: dict[str, int] = field(default_factory=dict)
     empreinte: str | None = None
     territoire_charge: bool = False
+
+
+def _verifier_noms_libres(session: Session, jeu: JeuDemo) -> None:
+    """Organisations, réservataires and accounts of the demo must not exist already (unique names)."""
+    p = jeu.partenaires
+    for modele, colonne, valeurs, libelle in (
+        (Organisation, Organisation.nom, [o[1] for o in p.organisations], "L'organisation"),
+        (Reservataire, Reservataire.nom, [r[1] for r in p.reservataires], "Le réservataire"),
+        (Utilisateur, Utilisateur.identifiant, [u[1] for u in p.utilisateurs], "Le compte"),
+    ):
+        existant = session.scalars(select(colonne).where(colonne.in_(valeurs)).order_by(colonne).limit(1)).first()
+        if existant is not None:
+            raise ErreurDemo(f"{libelle} « {existant} » existe déjà dans la base : la démonstration ne peut pas y être chargée.")
 
 
 @cache
@@ -57,15 +69,13 @@ def charger_demo(
         if si_vide:
             return ResultatDemo(False, message)
         raise ErreurDemo(message + " Chargez la démonstration dans une base vide (ou utilisez --si-vide).")
-    nom_bailleur = charger_referentiel().parametres["bailleur"]["nom"]
-    if session.scalar(select(func.count()).select_from(Organisation).where(Organisation.nom == nom_bailleur)):
-        raise ErreurDemo(f"L'organisation « {nom_bailleur} » existe déjà : la démonstration a déjà été chargée dans cette base.")
     territoire = False
     if not territoire_charge(session):
         charger_territoire(session, acteur=acteur)
         territoire = True
 
     jeu = JeuDemo(seed, nb_dossiers, nb_logements, date, hacher=_hacher)
+    _verifier_noms_libres(session, jeu)
     ecrivain = Ecrivain(session)
     empreinte = Empreinte()
     for table, lignes in jeu.lots():
