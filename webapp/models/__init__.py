@@ -26,6 +26,7 @@ from .demande import (
     StatutDemande,
 )
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
+from .flux import Designation, OrientationFlux, StatutOrientation
 from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
 from .patrimoine import (
     CODE_SNE_RESERVATAIRE,
