@@ -72,6 +72,12 @@ def test_l_empreinte_ne_depend_pas_du_decoupage_en_lots():
     assert empreintes[0] == empreintes[1]
 
 
+def test_une_demo_sans_logement_ou_sans_dossier_reste_coherente():
+    assert empreinte(42, 0, 30, REFERENCE) != empreinte(42, 30, 0, REFERENCE)
+    jeu = JeuDemo(42, 30, 0, REFERENCE)
+    assert not jeu.consignes and not any(s.examens for s in jeu.seances)
+
+
 def test_les_dates_generees_partent_de_la_date_de_reference():
     autre = dt.date(2027, 1, 10)
     jeu = JeuDemo(42, 200, 40, autre)
@@ -278,6 +284,8 @@ def test_si_vide_ne_fait_rien_quand_la_base_contient_des_demandes(sessions):
 def test_la_commande_charge_la_demo_dans_une_base_vide_puis_ne_fait_plus_rien(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     runner = CliRunner()
+    sans_schema = runner.invoke(main, ["--database-url", url, "demo", "load", "--si-vide"])
+    assert sans_schema.exit_code == 2 and "caleol db upgrade" in sans_schema.output
     assert runner.invoke(main, ["--database-url", url, "db", "upgrade"]).exit_code == 0
     premier = runner.invoke(main, ["--database-url", url, "demo", "load", "--si-vide", "--dossiers", "40", "--logements", "20"])
     assert premier.exit_code == 0, premier.output

@@ -42,8 +42,11 @@ def demo() -> None:
 @pass_contexte
 def demo_load(contexte: Contexte, seed: int, dossiers: int, logements: int, si_vide: bool) -> None:
     """Charge le jeu de démonstration en une transaction (date de référence : CALEOL_TODAY ou le jour)."""
+    from ..migrations import current
     from .service import ErreurDemo, charger_demo
 
+    if current(contexte.engine) is None:
+        erreur("La base n'a pas encore de schéma : lancez d'abord « caleol db upgrade ».")
     debut = time.perf_counter()
     try:
         with contexte.transaction() as session:
