@@ -67,6 +67,7 @@ NEGATIONS_OP = {
     "in": "ne fait pas partie de",
 }
 
+_INF = float("inf")
 Faits = Mapping[str, Any]  # flat: {"menage.nb_personnes": 3, …}
 
 
@@ -132,7 +133,11 @@ def faits_plats(faits: Mapping[str, Any], prefixe: str = "", sortie: dict[str, A
         if isinstance(valeur, dict):
             faits_plats(valeur, chemin + ".", plat)
             continue
-        if valeur is None or (type(valeur) is not bool and type(valeur) is not int and type(valeur) is not str):
+        t = type(valeur)
+        if t is float:
+            if valeur != valeur or valeur in (_INF, -_INF):  # NaN or infinite: absent
+                continue
+        elif valeur is None or (t is not bool and t is not int and t is not str):
             valeur = _normaliser_valeur(valeur)
             if valeur is None:
                 continue

@@ -16,6 +16,14 @@ normalised facts against them:
 * definitions are deep-copied before registration (durable deletes `run` from them);
 * facts are normalised (None, NaN and empty lists absent) and projected on the paths each shard
   tests, which keeps the JSON glue of each fired action small;
+* two ways to run the actions, with identical results (checked by the tests):
+  - `standard`: durable's own Python glue (`Host.assert_fact` → `Closure` → the named action,
+    which records the rule id; exceptions checked in `state['exception']`);
+  - `leger` (default): the same C calls durable's glue makes (`assert_fact`,
+    `start_action_for_state`, `complete_and_start_action`, `delete_state`), recording the name of
+    each action the C engine starts without building a Closure, re-parsing the matched fact or
+    re-asserting an unchanged state. The matching is durable's; only ~90 % of its per-action
+    Python overhead (DURABLE_RULES.md §5.4) goes. No Python action runs, so none can fail;
 * no `$div`, no arithmetic at all: numbers are computed in Python before matching;
 * a comparison with another fact (`valeur_de`) is guarded by `$ex` on that fact: durable answers
   *true* to `x < $m.y` when `y` is absent (observed with 2.0.28), unlike the plain evaluator.
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -166,12 +175,15 @@ class _HoteSilencieux(_durable_engine.Host):
 
 
 class _Shard:
-    __slots__ = ("nom", "regles", "chemins")
+    __slots__ = ("nom", "regles", "chemins", "projection", "handle")
 
     def __init__(self, nom: str, regles: list[str], chemins: list[str]):
         self.nom = nom
         self.regles = regles
         self.chemins = chemins
+        self.handle: int | None = None
+        # (path, parent keys, leaf) precomputed for _projeter
+        self.projection = tuple((c, tuple(c.split(".")[:-1]), c.rsplit(".", 1)[-1]) for c in chemins)
 
 
 class MoteurDurable:
@@ -181,8 +193,12 @@ class MoteurDurable:
     build one per process and rulebook version, never one per request.
     """
 
-    def __init__(self, groupes: Mapping[str, Sequence[tuple[str, Mapping[str, Any], Sequence[str]]]], *, prefixe: str = "caleol"):
-        """groupes: name → [(rule id, condition, fact paths it reads)]."""
+    def __init__(self, groupes: Mapping[str, Sequence[tuple[str, Mapping[str, Any], Sequence[str]]]], *,
+                 prefixe: str = "caleol", glue: str = "leger"):
+        """groupes: name → [(rule id, condition, fact paths it reads)]; glue: `leger` or `standard`."""
+        if glue not in ("leger", "standard"):
+            raise ValueError(f"glue inconnue : {glue}")
+        self.glue = glue
         self._verrou = threading.Lock()
         self._sids = itertools.count(1)
         self._courant: list[str] = []
@@ -216,6 +232,9 @@ class MoteurDurable:
         self.definition = copy.deepcopy(definitions)  # kept for audit (compiled JSON, run = rule id)
         self._hote = _HoteSilencieux(actions)
         self._hote.set_rulesets(copy.deepcopy(definitions))
+        for shards in self.shards.values():
+            for shard in shards:
+                shard.handle = self._hote.get_ruleset(shard.nom)._handle
 
     def _action(self, rid: str):
         courant = self  # bound late: the list is swapped per evaluation under the lock
@@ -234,10 +253,13 @@ class MoteurDurable:
             try:
                 for groupe in groupes:
                     for shard in self.shards[groupe]:
-                        fait = _projeter(faits, shard.chemins)
+                        fait = _projeter(faits, shard.projection)
                         fait["kind"] = DISCRIMINANT["kind"]
                         fait["sid"] = sid
                         assertes.append(shard.nom)
+                        if self.glue == "leger":
+                            self._asserter_leger(shard, fait, trouvees)
+                            continue
                         try:
                             etat = self._hote.assert_fact(shard.nom, fait)
                         except _durable_engine.MessageNotHandledException as exc:  # pragma: no cover - catch-all
@@ -259,6 +281,26 @@ class MoteurDurable:
             # A rule fires once per alternative ($or branch) that matches: keep each id once.
             return list(dict.fromkeys(trouvees))
 
+    @staticmethod
+    def _asserter_leger(shard: _Shard, fait: dict[str, Any], trouvees: list[str]) -> None:
+        """assert_fact, then run the action loop of durable's glue, recording each action's name."""
+        h = shard.handle
+        try:
+            resultat = durable_rules_engine.assert_fact(h, json.dumps(fait, ensure_ascii=False))
+            if resultat[0] == 1:  # pragma: no cover - the catch-all rule always matches
+                raise ErreurMoteur(f"fait non traité par {shard.nom}")
+            etat = resultat[1]
+            demarre = durable_rules_engine.start_action_for_state(h, etat)
+            message = demarre[1] if demarre else None
+            while message:
+                # message = '{"<rule id>":{"m":{…}}}': the id is the first key (ids never contain '"').
+                nom = message[2:message.index('"', 2)]
+                if nom != NOM_CATCH_ALL:
+                    trouvees.append(nom)
+                message = durable_rules_engine.complete_and_start_action(h, etat)
+        except durable_rules_engine.error as exc:
+            raise ErreurMoteur(f"durable_rules a refusé le fait ({shard.nom}) : {exc}") from None
+
     def fermer(self) -> None:
         """Free the C rulesets (call once no evaluation is in flight; the object is then unusable)."""
         with self._verrou:
@@ -272,12 +314,11 @@ def _rien(c) -> None:
     return None
 
 
-def _projeter(plats: Mapping[str, Any], chemins: Sequence[str]) -> dict[str, Any]:
-    """Nested dict holding only `chemins` (present ones) of the flat facts."""
+def _projeter(plats: Mapping[str, Any], projection: Sequence[tuple[str, tuple[str, ...], str]]) -> dict[str, Any]:
+    """Nested dict holding only the projected paths (present ones) of the flat facts."""
     fait: dict[str, Any] = {}
-    for chemin in chemins:
+    for chemin, parents, feuille in projection:
         if chemin in plats:
-            *parents, feuille = chemin.split(".")
             cible = fait
             for p in parents:
                 cible = cible.setdefault(p, {})

@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ MOTEURS = ("durable", "python")
 CONTEXTES = ("demande", "examen_occupation")
 FINANCEMENTS = ("PLAI", "PLUS", "PLS")
 GROUPE_REGLES = "regles"
+TAILLE_MEMO = 4096
 
 
 def _groupe_grille(grille: Grille) -> str:
@@ -54,6 +55,8 @@ class RegleCompilee:
     predicat: Predicat
     explication: Any
     remplie: str  # explanation of an applied rule, computed once
+    lit_une_liste: bool = False
+    memo: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def depuis(cls, r: Regle | Critere, cat: Catalogue, reference: dict[str, Any]) -> RegleCompilee:
@@ -66,16 +69,32 @@ class RegleCompilee:
             predicat=compiler(r.condition),
             explication=compiler_explication(r.condition, cat),
             remplie="Condition remplie : " + decrire(r.condition, cat) + ".",
+            lit_une_liste=any((cat.definition(c) or {}).get("type") == "liste_str" for c in r.chemins),
         )
 
     def ligne_trace(self, appliquee: bool, faits: Mapping[str, Any]) -> dict[str, Any]:
+        valeurs = {c: faits.get(c) for c in self.chemins}
+        if appliquee:
+            explication = self.remplie
+        else:
+            # The explanation depends only on the values the rule reads: memoised per rule.
+            cle = tuple(valeurs.values())
+            if self.lit_une_liste:
+                cle = tuple(tuple(v) if isinstance(v, list) else v for v in cle)
+            memo = self.memo
+            explication = memo.get(cle)
+            if explication is None:
+                explication = "Non appliquée : " + " ; ".join(self.explication(faits)) + "."
+                if len(memo) >= TAILLE_MEMO:
+                    memo.clear()
+                memo[cle] = explication
         return {
             "regle": self.id,
             "titre": self.titre,
             "reference": self.reference,
             "appliquee": appliquee,
-            "explication": self.remplie if appliquee else "Non appliquée : " + " ; ".join(self.explication(faits)) + ".",
-            "valeurs": {c: faits.get(c) for c in self.chemins},
+            "explication": explication,
+            "valeurs": valeurs,
         }
 
 
@@ -147,33 +166,25 @@ def moteur_a_la_date(date: dt.date) -> Moteur:
 # --------------------------------------------------------------------------- input fingerprint
 
 
-def _canonique(valeur: Any) -> Any:
+def _defaut(valeur: Any) -> Any:
     if isinstance(valeur, Decimal):
-        return format(valeur.normalize(), "f") if valeur == valeur.to_integral() else str(valeur)
+        return str(valeur)
     if isinstance(valeur, dt.date):
         return valeur.isoformat()
-    if isinstance(valeur, float):
-        return _canonique(Decimal(repr(valeur)))
-    if isinstance(valeur, int) and not isinstance(valeur, bool):
-        return str(valeur)
-    if isinstance(valeur, Mapping):
-        return {str(k): _canonique(v) for k, v in valeur.items()}
-    if isinstance(valeur, list | tuple):
-        return [_canonique(v) for v in valeur]
-    return valeur
+    if isinstance(valeur, AideLogement):
+        return {"montant_mensuel": str(valeur.montant_mensuel), "source": valeur.source}
+    raise TypeError(f"valeur non sérialisable dans l'entrée : {type(valeur).__name__}")
 
 
 def empreinte_entree(dossier: Mapping[str, Any], logement: Mapping[str, Any] | None, date: dt.date,
                      aide_logement: AideLogement | None, contexte: str = "demande") -> str:
-    """SHA-256 of the canonical JSON of the normalised input (numbers as decimal text, dates ISO)."""
-    entree = {
-        "dossier": dossier,
-        "logement": logement,
-        "date": date,
-        "aide_logement": None if aide_logement is None else {"montant_mensuel": aide_logement.montant_mensuel, "source": aide_logement.source},
-        "contexte": contexte,
-    }
-    texte = json.dumps(_canonique(entree), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 of the canonical JSON of the normalised input (sorted keys; Decimal as its text, dates ISO).
+
+    The input is the output of the marshmallow schemas, where amounts are Decimal quantised to the
+    cent: the same dossier always gives the same text.
+    """
+    entree = {"dossier": dossier, "logement": logement, "date": date, "aide_logement": aide_logement, "contexte": contexte}
+    texte = json.dumps(entree, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_defaut)
     return "sha256:" + hashlib.sha256(texte.encode("utf-8")).hexdigest()
 
 

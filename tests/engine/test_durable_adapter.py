@@ -57,9 +57,10 @@ FAITS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def moteur():
-    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe="test")
+@pytest.fixture(scope="module", params=["leger", "standard"])
+def moteur(request):
+    # both ways of running durable's action loop must give the same answers
+    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe=f"test.{request.param}", glue=request.param)
     yield m
     m.fermer()
 
@@ -112,9 +113,10 @@ def test_plus_de_1024_evaluations_ne_saturent_pas_les_etats(moteur) -> None:
         assert ("t.eq_entier" in moteur.appliquees({"a.n": 3 if i % 2 else 4}, ["t"])) is bool(i % 2)
 
 
-def test_des_evaluations_sans_regle_appliquee_ne_plantent_pas() -> None:
+@pytest.mark.parametrize("glue", ["leger", "standard"])
+def test_des_evaluations_sans_regle_appliquee_ne_plantent_pas(glue) -> None:
     # delete_state après un fait qui n'a déclenché aucune action : segfault sans la règle catch-all.
-    m = MoteurDurable({"u": [("u.a_b", {"fait": "a.n", "op": "eq", "valeur": 1}, ["a.n"])]}, prefixe="vide")
+    m = MoteurDurable({"u": [("u.a_b", {"fait": "a.n", "op": "eq", "valeur": 1}, ["a.n"])]}, prefixe=f"vide.{glue}", glue=glue)
     for _ in range(200):
         assert m.appliquees({"a.n": 2}, ["u"]) == []
     m.fermer()
@@ -129,7 +131,7 @@ def test_aucun_thread_de_fond_n_est_demarre() -> None:
 
 
 def test_une_exception_dans_une_action_est_levee() -> None:
-    m = MoteurDurable({"u": [("u.a_b", {"fait": "a.n", "op": "eq", "valeur": 1}, ["a.n"])]}, prefixe="exception")
+    m = MoteurDurable({"u": [("u.a_b", {"fait": "a.n", "op": "eq", "valeur": 1}, ["a.n"])]}, prefixe="exception", glue="standard")
 
     def action_en_erreur(c):
         raise RuntimeError("panne volontaire")
@@ -142,10 +144,11 @@ def test_une_exception_dans_une_action_est_levee() -> None:
     m.fermer()
 
 
-def test_un_fait_refuse_par_durable_devient_une_erreur_du_moteur() -> None:
+@pytest.mark.parametrize("glue", ["leger", "standard"])
+def test_un_fait_refuse_par_durable_devient_une_erreur_du_moteur(glue) -> None:
     # plus de 255 propriétés dans un fait : durable refuse (code 302).
     chemins = [f"a.p{i}" for i in range(300)]
-    m = MoteurDurable({"u": [("u.beaucoup_champs", {"fait": "a.p0", "op": "eq", "valeur": 1}, chemins)]}, prefixe="limite")
+    m = MoteurDurable({"u": [("u.beaucoup_champs", {"fait": "a.p0", "op": "eq", "valeur": 1}, chemins)]}, prefixe=f"limite.{glue}", glue=glue)
     with pytest.raises(ErreurMoteur):
         m.appliquees({c: 1 for c in chemins}, ["u"])
     assert m.appliquees({"a.p0": 1}, ["u"]) == ["u.beaucoup_champs"]
