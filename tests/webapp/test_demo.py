@@ -28,6 +28,8 @@ from webapp.models import (
     Residence,
     Role,
     Seance,
+    SouhaitCommune,
+    SouhaitTypologie,
     StatutDemande,
     StatutLogement,
     StatutSeance,
@@ -123,6 +125,11 @@ def test_les_dossiers_generes_sont_valides_et_font_l_aller_retour_par_la_base(se
         for dossier in charges[::15]:
             demande = charger_demande(s, dossier["numero_unique"])
             assert en_json(dossier_depuis_demande(demande)) == en_json(dossier)
+            # The wishes are also written one per row, for the SQL pre-selection.
+            typologies = s.scalars(select(SouhaitTypologie.typologie).where(SouhaitTypologie.demande_id == demande.id))
+            communes = s.scalars(select(SouhaitCommune.code_insee).where(SouhaitCommune.demande_id == demande.id))
+            assert sorted(typologies) == sorted(dossier["typologies_souhaitees"])
+            assert sorted(communes) == sorted(dossier["communes_souhaitees"])
 
 
 def test_les_menages_ont_l_allure_de_la_demande_des_hauts_de_france():

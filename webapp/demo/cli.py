@@ -20,6 +20,8 @@ LIBELLES = {
     "revenu_fiscal": "revenus fiscaux",
     "situation_prioritaire": "situations de priorité",
     "refus_offre": "refus d'offres",
+    "souhait_typologie": "souhaits de typologie",
+    "souhait_commune": "souhaits de commune",
     "commission": "commissions",
     "seance": "séances",
     "membre_seance": "membres de séance",

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Enum, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..models import Base
-from .lignes import COLONNES, ORDRE, REFERENCES
+from .lignes import COLONNES, ORDRE, REFERENCES, SANS_ID
 
 TAILLE_INSERT = 2000
 
@@ -42,7 +42,8 @@ class Ecrivain:
         self.postgres = self.connexion.dialect.name == "postgresql"
         self.tables = Base.metadata.tables
         self.decalages = {
-            t: int(self.connexion.execute(select(func.coalesce(func.max(self.tables[t].c.id), 0))).scalar_one()) for t in ORDRE
+            t: 0 if t in SANS_ID else int(self.connexion.execute(select(func.coalesce(func.max(self.tables[t].c.id), 0))).scalar_one())
+            for t in ORDRE
         }
         self.comptes = dict.fromkeys(ORDRE, 0)
         self._conversions = {t: _conversions_copy(t) for t in ORDRE} if self.postgres else {}
@@ -91,7 +92,7 @@ class Ecrivain:
         if not self.postgres:
             return
         for t in ORDRE:
-            if self.comptes[t]:
+            if self.comptes[t] and t not in SANS_ID:
                 self.connexion.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))")
                 )

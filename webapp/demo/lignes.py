@@ -40,6 +40,9 @@ COLONNES: dict[str, tuple[str, ...]] = {
     "revenu_fiscal": ("id", "personne_id", "annee", "montant", "avis"),
     "situation_prioritaire": ("id", "demande_id", "code", "verifiee", "date_verification", "verifiee_par"),
     "refus_offre": ("id", "demande_id", "date_refus", "logement_reference", "motif", "motif_legitime", "details"),
+    # The wishes of each demande, one row per value, for the indexed SQL pre-selection.
+    "souhait_typologie": ("demande_id", "typologie"),
+    "souhait_commune": ("demande_id", "code_insee"),
     "commission": ("id", "bailleur_id", "nom", "territoire"),
     "seance": ("id", "commission_id", "date_seance", "mode", "statut", "quorum", "version_regles", "version"),
     "membre_seance": ("id", "seance_id", "utilisateur_id", "nom", "qualite", "voix_deliberative", "present"),
@@ -68,6 +71,8 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("revenu_fiscal", "personne_id"): "personne",
     ("situation_prioritaire", "demande_id"): "demande",
     ("refus_offre", "demande_id"): "demande",
+    ("souhait_typologie", "demande_id"): "demande",
+    ("souhait_commune", "demande_id"): "demande",
     ("commission", "bailleur_id"): "organisation",
     ("seance", "commission_id"): "commission",
     ("membre_seance", "seance_id"): "seance",
@@ -88,9 +93,14 @@ REFERENCES: dict[tuple[str, str], str] = {
 ORDRE = (
     "organisation", "utilisateur", "reservataire", "convention_reservation", "residence", "logement",
     "demande", "personne", "ressource", "revenu_fiscal", "situation_prioritaire", "refus_offre",
-    "commission", "seance", "membre_seance", "candidature", "decision", "attribution",
+    "souhait_typologie", "souhait_commune", "commission", "seance", "membre_seance", "candidature", "decision", "attribution",
 )
-TABLES_DOSSIER = ("demande", "personne", "ressource", "revenu_fiscal", "situation_prioritaire", "refus_offre")
+TABLES_DOSSIER = (
+    "demande", "personne", "ressource", "revenu_fiscal", "situation_prioritaire", "refus_offre",
+    "souhait_typologie", "souhait_commune",
+)
+# Tables keyed by their columns (no id of their own).
+SANS_ID = frozenset({"souhait_typologie", "souhait_commune"})
 
 
 def _date(valeur: str | None) -> dt.date | None:
@@ -101,7 +111,7 @@ class Compteurs:
     """The next local id of each table."""
 
     def __init__(self) -> None:
-        self.derniers = dict.fromkeys(COLONNES, 0)
+        self.derniers = {t: 0 for t in COLONNES if t not in SANS_ID}
 
     def suivant(self, table: str) -> int:
         self.derniers[table] += 1
@@ -150,4 +160,8 @@ def lignes_dossier(d: dict[str, Any], compteurs: Compteurs, lots: dict[str, list
             compteurs.suivant("refus_offre"), id_demande, _date(r["date"]), r["logement_reference"], r["motif"],
             r["motif_legitime"], None,
         ))
+    for typologie in d["typologies_souhaitees"]:
+        lots["souhait_typologie"].append((id_demande, typologie))
+    for code in d["communes_souhaitees"]:
+        lots["souhait_commune"].append((id_demande, code))
     return id_demande
