@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JsonList
@@ -20,6 +20,8 @@ class EvaluationDemande(Base):
     __tablename__ = "evaluation_demande"
     __table_args__ = (
         Index("ix_evaluation_demande_selection", "recevable", "nb_personnes_surface"),
+        # Best-scored demandes of a territory (the excluded ones shown beside a proposal; the position).
+        Index("ix_evaluation_demande_epci_score", "epci", "score"),
     )
 
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True)
@@ -40,12 +42,17 @@ class EvaluationDemande(Base):
     ressources_mensuelles: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     quartile: Mapped[int | None] = mapped_column(Integer)
     epci: Mapped[str | None] = mapped_column(String(9))
-    score: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Zone of the ceilings the eligibility flags were computed for (that of the first wished commune).
+    zone: Mapped[str | None] = mapped_column(String(20))
+    # Grids may give fractional points (ancienneté per month): an exact decimal, 0 without a grid.
+    score: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0, index=True)
     grille: Mapped[str | None] = mapped_column(String(80))
     dalo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     dalo_designe: Mapped[bool] = mapped_column(Boolean, default=False)
     prioritaire: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     logement_d_abord: Mapped[bool] = mapped_column(Boolean, default=False)
+    # DALO, PDALHPD or SIAO label, or a verified priority situation: the État priority contingent's pool.
+    prioritaire_labellise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     priorites: Mapped[JsonList]
     motifs_irrecevabilite: Mapped[JsonList]
     regles_appliquees: Mapped[JsonList]
@@ -66,3 +73,6 @@ class SouhaitCommune(Base):
 
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True)
     code_insee: Mapped[str] = mapped_column(String(5), primary_key=True, index=True)
+    # EPCI of the commune and the demande's cotation score in that EPCI (each EPCI has its own grid).
+    epci: Mapped[str | None] = mapped_column(String(9), index=True)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
