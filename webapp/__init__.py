@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CALEOL")
     if config:
         app.config.update(config)
+    from . import journalisation
+
+    journalisation.installer()
     configure_secret(app)
     configure_database(app)
     configure_extensions(app)
