@@ -277,7 +277,7 @@ def lignes_historique(
                 else:
                     motifs = [motifs_na[0] if r.random() < 0.7 else motifs_na[r.randrange(len(motifs_na))]]
                 id_dec = len(lignes["decision"]) + 1
-                lignes["decision"].append((id_dec, id_cand, type_, rang_dec, motifs, piece, limite, None, None, president, decide_le))
+                lignes["decision"].append((id_dec, id_cand, s.id, e.logement.id, type_, rang_dec, motifs, piece, limite, None, None, president, decide_le))
                 if attributaire:
                     faits = dict(indicateurs[index])
                     faits.update(en_qpv=e.logement.en_qpv, epci=e.logement.epci)

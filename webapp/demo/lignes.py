@@ -48,7 +48,7 @@ COLONNES: dict[str, tuple[str, ...]] = {
     "membre_seance": ("id", "seance_id", "utilisateur_id", "nom", "qualite", "voix_deliberative", "present"),
     "candidature": ("id", "seance_id", "logement_id", "demande_id", "rang_propose", "reservataire_id"),
     "decision": (
-        "id", "candidature_id", "type", "rang", "motifs", "piece_manquante", "date_limite_condition", "justification",
+        "id", "candidature_id", "seance_id", "logement_id", "type", "rang", "motifs", "piece_manquante", "date_limite_condition", "justification",
         "version_regles", "decide_par_id", "decide_le",
     ),
     "attribution": (
@@ -82,6 +82,8 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("candidature", "demande_id"): "demande",
     ("candidature", "reservataire_id"): "reservataire",
     ("decision", "candidature_id"): "candidature",
+    ("decision", "seance_id"): "seance",
+    ("decision", "logement_id"): "logement",
     ("decision", "decide_par_id"): "utilisateur",
     ("attribution", "decision_id"): "decision",
     ("attribution", "logement_id"): "logement",

@@ -41,5 +41,6 @@ from .patrimoine import (
     TypeReservataire,
 )
 from .territoire import Commune, Epci, Qpv, QpvCommune
+from .vote import ChoixVote, RenvoiCalPhysique, SignatureProcesVerbal, Vote
 
 __all__ = [name for name in dir() if not name.startswith("_")]

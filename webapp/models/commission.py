@@ -4,7 +4,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, IntPk, JsonList
@@ -61,6 +74,9 @@ class Seance(Base):
     )
     quorum: Mapped[int] = mapped_column(Integer, default=3)
     version_regles: Mapped[str | None] = mapped_column(String(80))
+    # Remote séance (ModeSeance.DEMATERIALISEE): members rank and vote between these two instants.
+    vote_ouverture: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    vote_cloture: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Optimistic locking counter (concurrent decisions on one séance).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -91,7 +107,11 @@ class MembreSeance(Base):
 
 class Candidature(Base):
     __tablename__ = "candidature"
-    __table_args__ = (UniqueConstraint("seance_id", "logement_id", "demande_id"),)
+    __table_args__ = (
+        UniqueConstraint("seance_id", "logement_id", "demande_id"),
+        # Target of the decision's composite key: a decision carries its séance and logement.
+        UniqueConstraint("id", "seance_id", "logement_id"),
+    )
 
     id: Mapped[IntPk]
     seance_id: Mapped[int] = mapped_column(ForeignKey("seance.id", ondelete="CASCADE"), index=True)
@@ -104,16 +124,31 @@ class Candidature(Base):
     logement: Mapped[Logement] = relationship()
     demande: Mapped[Demande] = relationship()
     reservataire: Mapped[Reservataire | None] = relationship()
-    decision: Mapped[Decision | None] = relationship(back_populates="candidature", uselist=False)
+    decision: Mapped[Decision | None] = relationship(
+        back_populates="candidature", uselist=False, foreign_keys="Decision.candidature_id"
+    )
 
 
 class Decision(Base):
     __tablename__ = "decision"
+    # The séance and logement are copied from the candidature (and held equal to it by the composite
+    # key) so that the database itself allows one effective attribution per logement and séance and
+    # one candidate per rank (partial unique indexes in webapp/models/vote.py).
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["candidature_id", "seance_id", "logement_id"],
+            ["candidature.id", "candidature.seance_id", "candidature.logement_id"],
+            name="fk_decision_candidature_seance_logement",
+            ondelete="CASCADE",
+        ),
+    )
 
     id: Mapped[IntPk]
     candidature_id: Mapped[int] = mapped_column(
         ForeignKey("candidature.id", ondelete="CASCADE"), unique=True, index=True
     )
+    seance_id: Mapped[int] = mapped_column(Integer().with_variant(BigInteger(), "postgresql"))
+    logement_id: Mapped[int] = mapped_column(Integer().with_variant(BigInteger(), "postgresql"))
     type: Mapped[TypeDecision] = mapped_column(Enum(TypeDecision, name="type_decision", native_enum=False, length=30))
     # Rank 1–3 of an attribution par classement.
     rang: Mapped[int | None] = mapped_column(Integer)
@@ -127,7 +162,7 @@ class Decision(Base):
     decide_par_id: Mapped[int | None] = mapped_column(ForeignKey("utilisateur.id"))
     decide_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
-    candidature: Mapped[Candidature] = relationship(back_populates="decision")
+    candidature: Mapped[Candidature] = relationship(back_populates="decision", foreign_keys=[candidature_id])
     decide_par: Mapped[Utilisateur | None] = relationship()
 
 
