@@ -121,3 +121,9 @@ main.add_command(rules)
 from .demo.cli import demo  # noqa: E402 - registered last: it imports this module's helpers
 
 main.add_command(demo)
+
+from .propositions_cli import evaluations, position, propose  # noqa: E402  (propositions, position, évaluations)
+
+main.add_command(propose)
+main.add_command(position)
+main.add_command(evaluations)
