@@ -127,3 +127,9 @@ from .propositions_cli import evaluations, position, propose  # noqa: E402  (pro
 main.add_command(propose)
 main.add_command(position)
 main.add_command(evaluations)
+
+from .flux_cli import bilan, flux, quotas  # noqa: E402  (gestion en flux, quotas, bilan annuel)
+
+main.add_command(flux)
+main.add_command(quotas)
+main.add_command(bilan)
