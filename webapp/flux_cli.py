@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -271,9 +272,9 @@ def bilan(contexte: Contexte, annee: int, format_: str, sortie: Path | None, bai
         erreur(str(exc))
     contenu = en_csv(donnees) if format_ == "csv" else en_html(donnees)
     if sortie is None:
-        flux_sortie = click.get_binary_stream("stdout")
-        flux_sortie.write(contenu)
-        flux_sortie.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(contenu)
+        sys.stdout.buffer.flush()
         return
     try:
         sortie.write_bytes(contenu)

@@ -146,7 +146,12 @@ def bilan_annuel(session: Session, annee: int, *, bailleur_id: int | None = None
     if bailleur_id is not None and not bailleurs:
         raise ErreurBilan(f"Bailleur {bailleur_id} introuvable.", "bailleur")
     motifs = charger_regles_flux().motifs
-    reservataires = {r.id: r for r in session.scalars(select(Reservataire))}
+    reservataires = {r.id: r for r in session.scalars(select(Reservataire).order_by(Reservataire.id))}
+    # The bailleur's own share carries the name of its own réservataire row when it has one.
+    noms_propres = {b: f"{o.nom} (hors contingent)" for b, o in bailleurs.items()}
+    for r in reversed(list(reservataires.values())):
+        if r.type == TypeReservataire.BAILLEUR and r.organisation_id in noms_propres:
+            noms_propres[r.organisation_id] = r.nom
 
     orientations = session.execute(
         select(OrientationFlux.id, OrientationFlux.logement_id, OrientationFlux.date_orientation,
@@ -168,8 +173,7 @@ def bilan_annuel(session: Session, annee: int, *, bailleur_id: int | None = None
         """(key, name, type) of the line: the réservataire, or the bailleur itself."""
         r = reservataires.get(reservataire_id) if reservataire_id is not None else None
         if r is None or r.type == TypeReservataire.BAILLEUR:
-            nom = r.nom if r is not None else f"{bailleurs[bailleur].nom} (hors contingent)"
-            return f"bailleur:{bailleur}", nom, TypeReservataire.BAILLEUR.value
+            return f"bailleur:{bailleur}", noms_propres[bailleur], TypeReservataire.BAILLEUR.value
         return f"r{r.id}", r.nom, TypeReservataire(r.type).value
 
     comptes: dict[tuple, dict[str, int]] = defaultdict(lambda: {"proposes": 0, "attribues": 0, "baux_signes": 0})
