@@ -566,7 +566,7 @@ def proposer(
     retenus: list[dict[str, Any]] = []
     ecartes: dict[int, tuple[str, str]] = {}
     vus: list[int] = []
-    duree_sql = duree_eval = 0.0
+    duree_sql = duree_eval = duree_quotas = 0.0
     suivants: list[dict[str, Any]] = []
     perimees = 0
     requete = requete_preselection(cible, pol, viv, seance_id)
@@ -605,7 +605,9 @@ def proposer(
                 pol, proposes[i], suivants[0], f"premier demandeur non proposé ({suivants[0]['numero_unique']})")
         else:
             c["pourquoi_devant"] = None
+        tq = time.perf_counter()
         c["impact_quotas"] = _impact_quotas(session, logement_id, c["demande_id"], date)
+        duree_quotas += time.perf_counter() - tq
     if candidats and candidats[0]["impact_quotas"] is None:
         avertissements.append("Aperçu de l'effet sur les objectifs d'attribution indisponible (module des quotas absent).")
     if perimees:
@@ -631,6 +633,7 @@ def proposer(
     duree_sql += time.perf_counter() - t
     if mesures is not None:
         mesures.update(preselection_ms=duree_sql * 1000, evaluation_ms=duree_eval * 1000,
+                       quotas_ms=duree_quotas * 1000,
                        total_ms=(time.perf_counter() - t0) * 1000, evaluees=len(vus))
 
     residence = logement.residence
