@@ -88,7 +88,7 @@ def test_les_quotas_d_une_annee_construite_ont_des_numerateurs_et_denominateurs_
     assert mesure("contingent_etat_agents") == (1, 9, 0.1111, "depasse")
     assert x["contingent_etat"]["sens"] == "maximum" and x["contingent_etat"]["cible"] == 0.3
     lda = x["logement_d_abord"]
-    assert (lda["numerateur"], lda["denominateur"], lda["objectif"], lda["taux"], lda["statut"]) == (2, 10, 10, 0.2, "en_cours")
+    assert (lda["numerateur"], lda["denominateur"], lda["objectif"], lda["taux"], lda["statut"]) == (2, 8, 8, 0.25, "en_cours")
     assert "quotas.publics_prioritaires_par_reservataire" in r["parametres_a_verifier"]
     json.dumps(r)  # JSON-able
 
@@ -231,7 +231,7 @@ def test_la_commande_quotas_affiche_un_tableau_francais_ou_du_json(backend, engi
     r = runner.invoke(main, ["--database-url", url, "quotas", "--epci", MEL, "--annee", "2026", "--date", "2026-06-15"])
     assert r.exit_code == 0, r.output
     assert "Métropole Européenne de Lille" in r.output and "10 attributions suivies d'un bail signé" in r.output
-    assert "50,0 %" in r.output and "≥ 25,0 %" in r.output and "dépassé" in r.output and "objectif 10" in r.output
+    assert "50,0 %" in r.output and "≥ 25,0 %" in r.output and "dépassé" in r.output and "objectif 8" in r.output
     r = runner.invoke(main, ["--database-url", url, "quotas", "--epci", MEL, "--annee", "2026", "--date", "2026-06-15", "--json"])
     assert json.loads(r.output)["attributions"] == 10
     mauvais = runner.invoke(main, ["--database-url", url, "quotas", "--epci", "MEL", "--annee", "2026"])

@@ -277,6 +277,10 @@ def couvre(territoire: str, departement: str, epci: str | None) -> bool:
     return territoire == epci if est_epci(territoire) else territoire == departement
 
 
+def _territoire_en_clair(territoire: str) -> str:
+    return f"l'EPCI {territoire}" if est_epci(territoire) else f"le département {territoire}"
+
+
 def _fraction(x: Decimal) -> float:
     return float(round(x, 4))
 
@@ -534,7 +538,7 @@ def _choisir(
     ecart_txt = f"{choisie['ecart']:.4f}".rstrip("0").rstrip(".").replace(".", ",")
     motif = (
         f"{choisie['reservataire']} a le plus grand écart entre sa part attendue et les logements déjà comptés "
-        f"sur {choisie['territoire']} ({ecart_txt} logement)."
+        f"sur {_territoire_en_clair(choisie['territoire'])} ({ecart_txt} logement)."
     )
     if egalites:
         motif += " Égalité départagée par l'ordre stable des types de réservataires (flux.ordre_departage)."
