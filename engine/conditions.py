@@ -300,6 +300,9 @@ def _valider_valeur(op, valeur, type_fait, definition, err, ou) -> None:
             ok = isinstance(v, bool)
         elif type_fait in ("int", "float"):
             ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if ok and "e" in repr(v):
+                # durable_rules' C parser misreads or refuses exponents (1e-05, 1e+16)
+                raise err(f"valeur {v!r} : écrire le nombre sans exposant, entre 0,0001 et 10^16", ou)
             if ok and type_fait == "int" and isinstance(v, float) and not v.is_integer():
                 ok = False
         else:

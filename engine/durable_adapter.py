@@ -24,6 +24,7 @@ normalised facts against them:
     each action the C engine starts without building a Closure, re-parsing the matched fact or
     re-asserting an unchanged state. The matching is durable's; only ~90 % of its per-action
     Python overhead (DURABLE_RULES.md §5.4) goes. No Python action runs, so none can fail;
+* floats are written without exponent (durable's C JSON parser refuses `1e-05`, error 204);
 * no `$div`, no arithmetic at all: numbers are computed in Python before matching;
 * a comparison with another fact (`valeur_de`) is guarded by `$ex` on that fact: durable answers
   *true* to `x < $m.y` when `y` is absent (observed with 2.0.28), unlike the plain evaluator.
@@ -35,6 +36,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine
@@ -261,7 +263,11 @@ class MoteurDurable:
                             self._asserter_leger(shard, fait, trouvees)
                             continue
                         try:
-                            etat = self._hote.assert_fact(shard.nom, fait)
+                            # Host.assert_fact, with our JSON text (no exponent) for the C parser
+                            rs = self._hote.get_ruleset(shard.nom)
+                            etat = self._hote._handle_function(
+                                rs, lambda f, rs=rs: rs._handle_result(durable_rules_engine.assert_fact(rs._handle, json_fait(f)), f), fait, None
+                            )
                         except _durable_engine.MessageNotHandledException as exc:  # pragma: no cover - catch-all
                             raise ErreurMoteur(f"fait non traité par {shard.nom} : {exc.message}") from None
                         except durable_rules_engine.error as exc:
@@ -286,7 +292,7 @@ class MoteurDurable:
         """assert_fact, then run the action loop of durable's glue, recording each action's name."""
         h = shard.handle
         try:
-            resultat = durable_rules_engine.assert_fact(h, json.dumps(fait, ensure_ascii=False))
+            resultat = durable_rules_engine.assert_fact(h, json_fait(fait))
             if resultat[0] == 1:  # pragma: no cover - the catch-all rule always matches
                 raise ErreurMoteur(f"fait non traité par {shard.nom}")
             etat = resultat[1]
@@ -324,3 +330,35 @@ def _projeter(plats: Mapping[str, Any], projection: Sequence[tuple[str, tuple[st
                 cible = cible.setdefault(p, {})
             cible[feuille] = plats[chemin]
     return fait
+
+
+def json_fait(fait: Mapping[str, Any]) -> str:
+    """JSON text for durable's C parser, which refuses exponents (`1e-05` → error 204).
+
+    Floats whose shortest repr uses an exponent are written in plain decimal notation, which the C
+    parser reads back as the same double.
+    """
+    texte = json.dumps(fait, ensure_ascii=False)
+    if "e" not in texte or not _a_exposant(fait):
+        return texte
+    return _json_sans_exposant(fait)
+
+
+def _a_exposant(valeur: Any) -> bool:
+    if type(valeur) is float:
+        return "e" in repr(valeur)
+    if isinstance(valeur, dict):
+        return any(_a_exposant(v) for v in valeur.values())
+    if isinstance(valeur, list):
+        return any(_a_exposant(v) for v in valeur)
+    return False
+
+
+def _json_sans_exposant(valeur: Any) -> str:
+    if type(valeur) is float and "e" in repr(valeur):
+        return format(Decimal(repr(valeur)), "f")
+    if isinstance(valeur, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_sans_exposant(v)}" for k, v in valeur.items()) + "}"
+    if isinstance(valeur, list):
+        return "[" + ", ".join(_json_sans_exposant(v) for v in valeur) + "]"
+    return json.dumps(valeur, ensure_ascii=False)

@@ -3,8 +3,8 @@
     version_regles() == "<engine.__version__>-<12 hex>"     e.g. "0.1.0-3fa29c01b7de"
 
 The 12 hex digits start the SHA-256 of: the engine's version, then, for each file sorted by path,
-its path relative to the repository and the SHA-256 of its bytes. The files are everything under
-rules/ — rule files (regles/), cotation grids (cotation/), dated parameters (parametres/), their
+its path relative to the repository and the SHA-256 of its bytes. The files are the data files (.yaml, .json,
+.csv) under rules/ — rule files (regles/), cotation grids (cotation/), dated parameters (parametres/), their
 schemas (schemas/), the reference data they use (donnees/: ceilings, quartile thresholds, communes
 and EPCI; referentiels/: priority situations) — and the SNE code lists the rules and inputs are
 checked against. Superseded rules and values stay in these files, so one version answers for every
@@ -23,11 +23,16 @@ RACINE = Path(__file__).resolve().parent.parent
 DOSSIER_REGLES = RACINE / "rules"
 AUTRES_FICHIERS = (RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json",)
 
+SUFFIXES_DONNEES = frozenset({".yaml", ".yml", ".json", ".csv"})  # documentation (.md) does not decide
+
 _cache: dict[tuple, str] = {}
 
 
 def fichiers_versionnes(racine: Path = DOSSIER_REGLES) -> list[Path]:
-    fichiers = [p for p in racine.rglob("*") if p.is_file() and not p.name.startswith(".") and "__pycache__" not in p.parts]
+    fichiers = [
+        p for p in racine.rglob("*")
+        if p.is_file() and p.suffix in SUFFIXES_DONNEES and not p.name.startswith(".")
+    ]
     fichiers.extend(p for p in AUTRES_FICHIERS if p.is_file())
     return sorted(set(fichiers))
 

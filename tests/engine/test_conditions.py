@@ -120,6 +120,7 @@ def test_chemins_et_description() -> None:
         pytest.param({"fait": "menage.nb_personnes", "op": "lt", "valeur": 1, "valeur_de": "menage.categorie"}, "condition", "exactement une", id="valeur et valeur_de"),
         pytest.param({"fait": "menage.nb_personnes", "op": "lt", "valeur_de": "menage.residence_reguliere"}, "condition.valeur_de", "incompatibles", id="types incompatibles"),
         pytest.param({"all": []}, "condition.all", "non vide", id="all vide"),
+        pytest.param({"fait": "adequation.taux_effort", "op": "lt", "valeur": 1e-05}, "condition.valeur", "exposant", id="nombre à exposant"),
         pytest.param({"all": [{"fait": "x.y", "op": "exists"}]}, "condition.all.0.fait", "fait inconnu", id="chemin de l'erreur"),
         pytest.param({"fait": "demande.motifs", "op": "any_item", "condition": {"op": "eq", "valeur": "99"}}, "condition.condition.valeur", "hors de la liste", id="code SNE inconnu"),
         pytest.param({"fait": "situations.PRIO_INCONNUE", "op": "eq", "valeur": True}, "condition.fait", "fait inconnu", id="situation inconnue"),

@@ -167,3 +167,17 @@ def test_les_combinaisons_de_faits_s_accordent_sur_toutes_les_conditions(moteur)
         faits = {k: v for k, v in zip(valeurs, combinaison, strict=True) if v is not None}
         attendu = sorted(rid for rid, cond in CONDITIONS.items() if compiler(cond)(faits))
         assert sorted(moteur.appliquees(faits, ["t"])) == attendu, faits
+
+
+@pytest.mark.parametrize("glue", ["leger", "standard"])
+@pytest.mark.parametrize("x", [1e-05, 1.5e-07, 1e16, -2.5e20, 0.0001])
+def test_un_decimal_ecrit_avec_exposant_est_accepte(glue, x) -> None:
+    # le parseur JSON de durable refuse « 1e-05 » (code 204) : l'adaptateur écrit 0.00001.
+    conditions = {
+        "u.x_petit": {"fait": "a.x", "op": "lt", "valeur": 0.5},
+        "u.x_positif": {"fait": "a.x", "op": "gt", "valeur": 0.001},
+        "u.x_grand": {"fait": "a.x", "op": "ge", "valeur": 1000000},
+    }
+    m = MoteurDurable({"u": [(r, c, ["a.x"]) for r, c in conditions.items()]}, prefixe=f"exposant.{glue}.{x}", glue=glue)
+    assert sorted(m.appliquees({"a.x": x}, ["u"])) == sorted(r for r, c in conditions.items() if compiler(c)({"a.x": x}))
+    m.fermer()

@@ -8,14 +8,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.conditions import catalogue
+from engine.durable_adapter import MoteurDurable
 from engine.evaluation import evaluer, moteur_a_la_date
-from engine.regles import listes_sne, situations_prioritaires
+from engine.regles import listes_sne, reglement, situations_prioritaires
 from tests.engine.test_evaluation import verifier_contrat
 from webapp.schemas import charger_dossier, charger_logement
 
@@ -60,12 +62,26 @@ def faits_generes(draw) -> dict[str, Any]:
     return {k: v for k, v in faits.items() if v != []}
 
 
+@cache
+def _glue_standard() -> MoteurDurable:
+    """The same rulebook run through durable's own Python glue (Closures and named actions)."""
+    m = moteur_a_la_date(DATE)
+    groupes = {"regles": [(r.id, r.condition, r.chemins) for r in reglement().regles_en_vigueur(DATE)]}
+    for g, _ in m.grilles.values():
+        groupes[f"grille.{g.id}"] = [(c.id, c.condition, c.chemins) for c in g.criteres]
+    return MoteurDurable(groupes, prefixe="proprietes.standard", glue="standard")
+
+
 @REGLAGES
 @given(faits=faits_generes())
 def test_durable_et_python_s_accordent_sur_des_faits_generes(faits) -> None:
     m = moteur_a_la_date(DATE)
+    standard = _glue_standard()
     for grille in [None, *(g for g, _ in m.grilles.values())]:
-        assert m.appliquees(faits, grille, "durable") == m.appliquees(faits, grille, "python")
+        python = m.appliquees(faits, grille, "python")
+        assert m.appliquees(faits, grille, "durable") == python
+        groupes = ["regles"] + ([f"grille.{grille.id}"] if grille else [])
+        assert set(standard.appliquees(faits, groupes)) == python
 
 
 # --------------------------------------------------------------------------- dossiers
