@@ -121,9 +121,12 @@ def configure_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .demandes import bp as demandes_bp
     from .logements import bp as logements_bp
+    from .preparation import bp as preparation_bp
     from .tableau import bp as tableau_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tableau_bp)
     app.register_blueprint(demandes_bp)
     app.register_blueprint(logements_bp)
+    app.register_blueprint(preparation_bp)
+    from .decisions import bp as decisions_bp; app.register_blueprint(decisions_bp)  # noqa: E702

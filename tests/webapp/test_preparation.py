@@ -1,0 +1,125 @@
+"""Preparing a séance: create it, put vacant dwellings on its agenda, read the ranked proposals."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp import create_app
+from webapp.demo.service import charger_demo
+from webapp.models import (
+    AuditEntry,
+    Candidature,
+    Commission,
+    Logement,
+    PointOrdreDuJour,
+    Residence,
+    Seance,
+    StatutLogement,
+)
+from webapp.services.evaluations import recalculer_evaluations
+
+MDP = "caleol-demo"
+
+
+@pytest.fixture
+def demo(sessions):
+    with sessions.begin() as s:
+        charger_demo(s, seed=7, nb_dossiers=400, nb_logements=60, acteur="test")
+    with sessions.begin() as s:
+        recalculer_evaluations(s, processus=1, acteur="test")
+
+
+def client_de(engine, identifiant):
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True})
+    c = app.test_client()
+    page = c.get("/connexion").get_data(as_text=True)
+    jeton = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert c.post("/connexion", data={"identifiant": identifiant, "mot_de_passe": MDP, "csrf_token": jeton}).status_code == 302
+    return c
+
+
+def jeton_de(c, url):
+    return re.search(r'name="csrf_token" value="([^"]+)"', c.get(url).get_data(as_text=True)).group(1)
+
+
+def formulaire_seance(c, **valeurs):
+    data = {"csrf_token": jeton_de(c, "/preparation/seances/nouvelle"), "date_seance": "2026-06-22", "mode": "physique",
+            "quorum": "2"}
+    membres = [("Mme Leroy", "Représentant du bailleur"), ("M. Dubois", "Représentant des locataires"),
+               ("Mme Petit", "Maire de la commune ou son représentant")]
+    for i, (nom, qualite) in enumerate(membres):
+        data |= {f"membre-{i}-nom": nom, f"membre-{i}-qualite": qualite, f"membre-{i}-deliberative": "on",
+                 f"membre-{i}-present": "on"}
+    for i in range(len(membres), 10):
+        data |= {f"membre-{i}-nom": "", f"membre-{i}-qualite": ""}
+    data |= valeurs
+    return data
+
+
+def test_le_charge_cree_une_seance_puis_compose_son_ordre_du_jour(engine, demo, sessions):
+    c = client_de(engine, "charge.attribution")
+    with sessions() as s:
+        commission = s.scalars(select(Commission).order_by(Commission.id)).first()
+    r = c.post("/preparation/seances/nouvelle", data=formulaire_seance(c, commission=str(commission.id)))
+    assert r.status_code == 302, r.get_data(as_text=True)
+    url_odj = r.headers["Location"]
+    with sessions() as s:
+        seance = s.scalars(select(Seance).order_by(Seance.id.desc())).first()
+        assert len(seance.membres) == 3 and seance.quorum == 2
+        vacants = list(s.scalars(select(Logement.id).join(Residence).where(
+            Logement.statut == StatutLogement.VACANT, Residence.bailleur_id == commission.bailleur_id).order_by(Logement.id)))[:3]
+    page = c.get(url_odj).get_data(as_text=True)
+    for i in vacants:
+        assert f'id="inscrire-{i}"' in page
+    r = c.post(url_odj, data={"csrf_token": jeton_de(c, url_odj), "logements": [str(i) for i in vacants]})
+    assert r.status_code == 302
+    with sessions() as s:
+        points = list(s.scalars(select(PointOrdreDuJour).where(PointOrdreDuJour.seance_id == seance.id)))
+        assert [p.logement_id for p in sorted(points, key=lambda p: p.ordre)] == vacants
+        for p in points:
+            nb = len(p.proposition["candidats"])
+            assert nb >= 3 or p.proposition["exception"] is not None
+            cands = s.scalars(select(Candidature).where(Candidature.seance_id == seance.id,
+                                                         Candidature.logement_id == p.logement_id)).all()
+            assert sorted(x.rang_propose for x in cands) == list(range(1, nb + 1))
+        # A demande is proposed for one dwelling of the séance only.
+        demandes = s.scalars(select(Candidature.demande_id).where(Candidature.seance_id == seance.id)).all()
+        assert len(demandes) == len(set(demandes))
+        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "seance.inscrire_logements")) == 1
+    proposition = c.get(f"/preparation/seances/{seance.id}/logements/{vacants[0]}")
+    assert proposition.status_code == 200
+    html = proposition.get_data(as_text=True)
+    assert "Candidats proposés" in html and "Ordre de présentation" in html
+    # Already on the agenda: cannot be put there twice.
+    r = c.post(url_odj, data={"csrf_token": jeton_de(c, url_odj), "logements": [str(vacants[0])]})
+    assert r.status_code == 422 and "hors ordre du jour" in r.get_data(as_text=True)
+
+
+def test_saisie_invalide_rien_n_est_ecrit(engine, demo, sessions):
+    c = client_de(engine, "charge.attribution")
+    with sessions() as s:
+        avant = s.scalar(select(func.count()).select_from(Seance))
+        commission = s.scalars(select(Commission)).first()
+    r = c.post("/preparation/seances/nouvelle", data=formulaire_seance(c, commission=str(commission.id), date_seance="22/06/2026", quorum="9"))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Date invalide" in html
+    r = c.post("/preparation/seances/nouvelle", data=formulaire_seance(c, commission=str(commission.id), quorum="9"))
+    assert "dépasse le nombre de membres" in r.get_data(as_text=True)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Seance)) == avant
+
+
+@pytest.mark.parametrize("identifiant", ["membre.commission", "presidence", "lecteur", "reservataire.al", "epci.mel"])
+def test_seul_le_charge_d_attribution_du_bailleur_cree_une_seance(engine, demo, identifiant):
+    c = client_de(engine, identifiant)
+    assert c.get("/preparation/seances/nouvelle").status_code == 403
+
+
+def test_sans_jeton_csrf_la_creation_est_refusee(engine, demo, sessions):
+    c = client_de(engine, "charge.attribution")
+    data = formulaire_seance(c)
+    data.pop("csrf_token")
+    assert c.post("/preparation/seances/nouvelle", data=data).status_code == 400
