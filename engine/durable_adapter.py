@@ -339,7 +339,7 @@ def json_fait(fait: Mapping[str, Any]) -> str:
     parser reads back as the same double.
     """
     texte = json.dumps(fait, ensure_ascii=False)
-    if "e" not in texte or not _a_exposant(fait):
+    if ("e-" not in texte and "e+" not in texte) or not _a_exposant(fait):  # Python writes 1e-05, 1e+16
         return texte
     return _json_sans_exposant(fait)
 
