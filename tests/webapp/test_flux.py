@@ -521,6 +521,28 @@ def test_les_commandes_flux_orientent_les_vacants_restituent_et_comptent(backend
     r = runner.invoke(main, ["--database-url", url, "flux", "compteurs", "--annee", "2026", "--json"])
     donnees = json.loads(r.output)
     assert sum(x["orientes"] for x in donnees[str(bailleur_id)] if x["territoire"] in ("59", MEL)) == 5
+    with sessions() as s:
+        attente = s.scalars(select(OrientationFlux).where(OrientationFlux.statut == StatutOrientation.RESTITUEE)).first()
+        nouveau = Patrimoine.__new__(Patrimoine)
+        nouveau.s, nouveau.n_demandes = s, 900
+        numeros = [nouveau.demande().numero_unique for _ in range(2)]
+        lg = Logement(**{c: getattr(attente.logement, c) for c in (
+            "residence_id", "typologie", "nb_pieces", "surface_habitable", "etage", "ascenseur", "accessible_pmr", "financement",
+            "plai_adapte", "loyer_principal", "loyer_annexes", "charges_recuperables", "contribution_travaux", "statut",
+            "mode_reservation")}, reference="L-CLI")
+        s.add(lg)
+        s.commit()
+        logement_id = lg.id
+    r = runner.invoke(main, ["--database-url", url, "flux", "orienter", str(logement_id), "--date", "2026-08-01"])
+    assert r.exit_code == 0 and "1 logement orienté" in r.output and "plus grand écart" in r.output, r.output
+    with sessions() as s:
+        orientation_id = orientation_en_cours(s, logement_id).id
+    r = runner.invoke(main, ["--database-url", url, "flux", "designer", str(orientation_id), *numeros, "--date", "2026-08-02"])
+    assert r.exit_code == 0 and "2 candidats désignés" in r.output and "rangs 1, 2" in r.output, r.output
+    r = runner.invoke(main, ["--database-url", url, "flux", "designer", str(orientation_id), "0000INCONNU", "--date", "2026-08-02"])
+    assert r.exit_code == 2 and "Demande 0000INCONNU introuvable" in r.output
+    r = runner.invoke(main, ["--database-url", url, "flux", "orienter", "--vacants", "--destination", "mutation_interne"])
+    assert r.exit_code == 2 and "--destination" in r.output
     mauvais = runner.invoke(main, ["--database-url", url, "flux", "orienter", "--vacants", "--date", "15/06/2026"])
     assert mauvais.exit_code == 2 and "date invalide" in mauvais.output and "Traceback" not in mauvais.output
     with sessions() as s:
