@@ -10,6 +10,8 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from engine.parametres import ParametreIntrouvable
+
 from .cli import Contexte, erreur, pass_contexte
 from .horloge import aujourd_hui
 
@@ -85,7 +87,7 @@ def flux_orienter(contexte: Contexte, logement_id: int | None, vacants: bool, da
             else:
                 orientations = [orienter(session, logement_id, date, acteur="cli:flux orienter", destination=destination)]
             resume = [_resume_orientation(o) for o in orientations]
-    except ErreurFlux as exc:
+    except (ErreurFlux, ParametreIntrouvable) as exc:
         erreur(str(exc))
     if en_json:
         click.echo(json.dumps(resume, ensure_ascii=False, indent=2))
@@ -140,7 +142,7 @@ def flux_designer(contexte: Contexte, orientation_id: int, numeros: tuple[str, .
                 ids.append(demande_id)
             nouvelles = designer(session, orientation_id, ids, date, acteur="cli:flux designer")
             rangs = [d.rang for d in nouvelles]
-    except ErreurFlux as exc:
+    except (ErreurFlux, ParametreIntrouvable) as exc:
         erreur(str(exc))
     click.echo(f"{_pluriel(len(rangs), 'candidat désigné', 'candidats désignés')} sur l'orientation {orientation_id} "
                f"(rangs {', '.join(map(str, rangs))}).")
@@ -154,10 +156,13 @@ def flux_echeances(contexte: Contexte, date_texte: str | None) -> None:
     from .services.flux import cloturer_attribuees, restituer_echues
 
     date = _date(date_texte)
-    with contexte.transaction() as session:
-        closes = cloturer_attribuees(session, date, acteur="cli:flux echeances")
-        rendues = restituer_echues(session, date, acteur="cli:flux echeances")
-        n_closes, n_rendues = len(closes), len(rendues)
+    try:
+        with contexte.transaction() as session:
+            closes = cloturer_attribuees(session, date, acteur="cli:flux echeances")
+            rendues = restituer_echues(session, date, acteur="cli:flux echeances")
+            n_closes, n_rendues = len(closes), len(rendues)
+    except ParametreIntrouvable as exc:
+        erreur(str(exc))
     click.echo(f"{_pluriel(n_closes, 'orientation close', 'orientations closes')} (logement attribué) ; "
                f"{_pluriel(n_rendues, 'orientation restituée', 'orientations restituées')} au bailleur "
                f"(aucune désignation dans le délai) au {date.isoformat()}.")
@@ -174,14 +179,17 @@ def flux_compteurs(contexte: Contexte, annee: int, bailleur_id: int | None, en_j
     from .services.flux import compteurs
 
     _annee(annee)
-    with contexte.transaction() as session:
-        requete = select(Organisation).where(Organisation.type == TypeOrganisation.BAILLEUR).order_by(Organisation.id)
-        if bailleur_id is not None:
-            requete = requete.where(Organisation.id == bailleur_id)
-        bailleurs = session.scalars(requete).all()
-        if bailleur_id is not None and not bailleurs:
-            erreur(f"--bailleur : bailleur {bailleur_id} introuvable.")
-        resultats = {b.id: (b.nom, compteurs(session, b.id, annee)) for b in bailleurs}
+    try:
+        with contexte.transaction() as session:
+            requete = select(Organisation).where(Organisation.type == TypeOrganisation.BAILLEUR).order_by(Organisation.id)
+            if bailleur_id is not None:
+                requete = requete.where(Organisation.id == bailleur_id)
+            bailleurs = session.scalars(requete).all()
+            if bailleur_id is not None and not bailleurs:
+                erreur(f"--bailleur : bailleur {bailleur_id} introuvable.")
+            resultats = {b.id: (b.nom, compteurs(session, b.id, annee)) for b in bailleurs}
+    except ParametreIntrouvable as exc:
+        erreur(str(exc))
     if en_json:
         click.echo(json.dumps({str(k): v[1] for k, v in resultats.items()}, ensure_ascii=False, indent=2))
         return
@@ -226,7 +234,7 @@ def quotas(contexte: Contexte, epci: str, annee: int, date_texte: str | None, en
     try:
         with contexte.transaction() as session:
             resultat = calculer(session, epci, annee, date)
-    except ErreurQuotas as exc:
+    except (ErreurQuotas, ParametreIntrouvable) as exc:
         erreur(str(exc))
     if en_json:
         click.echo(json.dumps(resultat, ensure_ascii=False, indent=2))

@@ -543,6 +543,8 @@ def test_les_commandes_flux_orientent_les_vacants_restituent_et_comptent(backend
     assert r.exit_code == 2 and "Demande 0000INCONNU introuvable" in r.output
     r = runner.invoke(main, ["--database-url", url, "flux", "orienter", "--vacants", "--destination", "mutation_interne"])
     assert r.exit_code == 2 and "--destination" in r.output
+    avant = runner.invoke(main, ["--database-url", url, "flux", "echeances", "--date", "2019-06-15"])
+    assert avant.exit_code == 2 and "aucune valeur en vigueur au 2019-06-15" in avant.output and "Traceback" not in avant.output
     mauvais = runner.invoke(main, ["--database-url", url, "flux", "orienter", "--vacants", "--date", "15/06/2026"])
     assert mauvais.exit_code == 2 and "date invalide" in mauvais.output and "Traceback" not in mauvais.output
     with sessions() as s:
