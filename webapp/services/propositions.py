@@ -123,7 +123,10 @@ class Politique:
 
 def _exiger(condition: bool, fichier: Path, message: str, *, champ: str, regle: str | None = None) -> None:
     if not condition:
-        raise ErreurRegles(fichier.relative_to(RACINE_REGLES.parent).as_posix(), message, regle=regle, champ=champ)
+        nom = fichier.as_posix()
+        if fichier.is_relative_to(RACINE_REGLES.parent):
+            nom = fichier.relative_to(RACINE_REGLES.parent).as_posix()
+        raise ErreurRegles(nom, message, regle=regle, champ=champ)
 
 
 def _reference(brut: Any, fichier: Path, champ: str, regle: str | None) -> dict[str, str]:
@@ -449,12 +452,17 @@ def pourquoi_devant(pol: Politique, a: Mapping[str, Any], b: Mapping[str, Any], 
 # --------------------------------------------------------------------------- proposer
 
 
-def _impact_quotas(session: Session, logement_id: int, demande_id: int, date: dt.date) -> list[dict[str, Any]] | None:
+def _impacts_quotas(session: Session, logement_id: int, demande_ids: list[int], date: dt.date) -> dict[int, Any]:
+    """How each indicator would move per candidate (webapp.services.quotas); None for each when absent."""
     try:
-        from .quotas import impact
+        from . import quotas
     except ImportError:
-        return None
-    return impact(session, logement_id, demande_id, date)
+        return dict.fromkeys(demande_ids)
+    if not demande_ids:
+        return {}
+    if hasattr(quotas, "impacts"):  # one reading of the year's attributions for every candidate
+        return quotas.impacts(session, logement_id, demande_ids, date)
+    return {i: quotas.impact(session, logement_id, i, date) for i in demande_ids}
 
 
 def _aides(estimateur: Any, session: Session, lot: list[tuple[int, dict[str, Any]]], cible: Cible, date: dt.date) -> list[AideLogement | None]:
@@ -566,7 +574,7 @@ def proposer(
     retenus: list[dict[str, Any]] = []
     ecartes: dict[int, tuple[str, str]] = {}
     vus: list[int] = []
-    duree_sql = duree_eval = duree_quotas = 0.0
+    duree_sql = duree_eval = 0.0
     suivants: list[dict[str, Any]] = []
     perimees = 0
     requete = requete_preselection(cible, pol, viv, seance_id)
@@ -597,6 +605,9 @@ def proposer(
     proposes, suivants = retenus[:minimum], retenus[minimum:]
 
     candidats = [_sortie_candidat(c, rang) for rang, c in enumerate(proposes, start=1)]
+    tq = time.perf_counter()
+    impacts = _impacts_quotas(session, logement_id, [c["demande_id"] for c in proposes], date)
+    duree_quotas = time.perf_counter() - tq
     for i, c in enumerate(candidats):
         if i + 1 < len(proposes):
             c["pourquoi_devant"] = pourquoi_devant(pol, proposes[i], proposes[i + 1], f"rang {i + 2}")
@@ -605,9 +616,7 @@ def proposer(
                 pol, proposes[i], suivants[0], f"premier demandeur non proposé ({suivants[0]['numero_unique']})")
         else:
             c["pourquoi_devant"] = None
-        tq = time.perf_counter()
-        c["impact_quotas"] = _impact_quotas(session, logement_id, c["demande_id"], date)
-        duree_quotas += time.perf_counter() - tq
+        c["impact_quotas"] = impacts[c["demande_id"]]
     if candidats and candidats[0]["impact_quotas"] is None:
         avertissements.append("Aperçu de l'effet sur les objectifs d'attribution indisponible (module des quotas absent).")
     if perimees:
