@@ -14,12 +14,19 @@ OPENFISCA := .openfisca
 # OpenFisca-France estimates the housing aid; it runs in its own environment (its pins stay out of ours).
 OPENFISCA_FRANCE ?= OpenFisca-France==176.1.8
 
-.PHONY: run test test-sqlite install openfisca clean
+.PHONY: run test test-sqlite install openfisca clean systeme-pdf
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 ou 3.12 est requis (durable_rules ne s'importe pas sous 3.13)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+## Bibliothèques système de WeasyPrint (PDF des procès-verbaux et des lettres) : Pango et une police, installées avec apt si absentes.
+systeme-pdf:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! fc-list 2>/dev/null | grep -qi 'DejaVu Sans'; then \
+		echo "Installation de Pango et des polices DejaVu (apt)…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core >/dev/null; \
+	fi
 
 $(VENV)/.installe: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
@@ -40,17 +47,17 @@ $(OPENFISCA)/.installe:
 openfisca: $(OPENFISCA)/.installe
 
 ## Installe, crée ou met à jour la base SQLite sous instance/, charge la démo si la base est vide, sert l'application.
-run: $(VENV)/.installe
+run: $(VENV)/.installe systeme-pdf
 	$(BIN)/caleol db upgrade
 	$(BIN)/caleol demo load --si-vide --seed $(SEED) --dossiers $(DOSSIERS) --logements $(LOGEMENTS)
 	$(BIN)/caleol serve --host 127.0.0.1 --port 5000
 
 ## Installe avec les extras de test et lance toute la suite, sur SQLite et PostgreSQL.
-test: $(VENV)/.installe-test $(OPENFISCA)/.installe
+test: $(VENV)/.installe-test $(OPENFISCA)/.installe systeme-pdf
 	$(BIN)/python -m pytest
 
 ## La suite sans PostgreSQL (poste sans serveur local).
-test-sqlite: $(VENV)/.installe-test $(OPENFISCA)/.installe
+test-sqlite: $(VENV)/.installe-test $(OPENFISCA)/.installe systeme-pdf
 	CALEOL_TEST_DATABASE_URL= $(BIN)/python -m pytest
 
 clean:

@@ -319,7 +319,7 @@ def signer(seance_id: int):
 
     def action(session):
         return svc.signer_proces_verbal(
-            session, seance_id=s.id, acteur=current_user, html=documents.pv_html(session, s, nominatif=False)
+            session, seance_id=s.id, acteur=current_user, html=documents.pv_html(session, s, avec_signature=False)
         )
 
     _res, erreurs = _commit_ou_erreurs(action)

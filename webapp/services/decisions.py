@@ -793,7 +793,11 @@ def enregistrer_decision(
         for m in votants:
             existant = existants.get(m.id)
             choix = votes.get(m.id) or None
-            personnel = existant is not None and m.utilisateur_id is not None and existant.saisi_par_id == m.utilisateur_id
+            # A vote the member cast personally stays as cast (the président may change his own).
+            personnel = (
+                existant is not None and m.utilisateur_id is not None and m.utilisateur_id != acteur.id
+                and existant.saisi_par_id == m.utilisateur_id
+            )
             if personnel and choix is not None and choix != choix_de(existant):
                 erreurs.setdefault(f"vote-{m.id}", []).append(
                     f"Vote de {m.nom} : exprimé par le membre lui-même, il ne peut pas être modifié par la présidence."

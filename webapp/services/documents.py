@@ -130,7 +130,8 @@ def _logement_vue(session: Session, logement) -> dict[str, Any]:
     }
 
 
-def contexte_pv(session: Session, seance: Seance, *, nominatif: bool = False) -> dict[str, Any]:
+def contexte_pv(session: Session, seance: Seance, *, nominatif: bool = False, avec_signature: bool = True) -> dict[str, Any]:
+    """`avec_signature=False` renders the minutes as they are signed (their digest is kept with the signature)."""
     quorum = svc.etat_quorum(seance)
     logements: dict[int, dict[str, Any]] = {}
     for c in sorted(seance.candidatures, key=lambda x: (x.logement.reference, x.logement_id, x.rang_propose, x.id)):
@@ -147,7 +148,7 @@ def contexte_pv(session: Session, seance: Seance, *, nominatif: bool = False) ->
             "conflits": [v.membre for v in votes if v.conflit_interets],
             "renvois": svc.renvois_de(session, c.id),
         })
-    signature = svc.signature_de(session, seance.id)
+    signature = svc.signature_de(session, seance.id) if avec_signature else None
     president = next((m for m in seance.membres if m.qualite.strip().lower().startswith("présid")), None)
     return {
         "seance": seance,
@@ -166,8 +167,9 @@ def contexte_pv(session: Session, seance: Seance, *, nominatif: bool = False) ->
     }
 
 
-def pv_html(session: Session, seance: Seance, *, nominatif: bool = False) -> str:
-    return environnement().get_template("documents/pv.html").render(**contexte_pv(session, seance, nominatif=nominatif))
+def pv_html(session: Session, seance: Seance, *, nominatif: bool = False, avec_signature: bool = True) -> str:
+    contexte = contexte_pv(session, seance, nominatif=nominatif, avec_signature=avec_signature)
+    return environnement().get_template("documents/pv.html").render(**contexte)
 
 
 def _texte(modele: str, **valeurs: Any) -> str:
