@@ -50,6 +50,8 @@ openfisca: $(OPENFISCA)/.installe
 run: $(VENV)/.installe systeme-pdf
 	$(BIN)/caleol db upgrade
 	$(BIN)/caleol demo load --si-vide --seed $(SEED) --dossiers $(DOSSIERS) --logements $(LOGEMENTS)
+	$(BIN)/caleol evaluations recalculer
+	$(BIN)/caleol flux orienter --vacants
 	$(BIN)/caleol serve --host 127.0.0.1 --port 5000
 
 ## Installe avec les extras de test et lance toute la suite, sur SQLite et PostgreSQL.
