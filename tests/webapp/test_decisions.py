@@ -731,3 +731,32 @@ def test_les_noms_ne_paraissent_que_pour_les_roles_qui_traitent_les_donnees_pers
         assert "BENALI" not in page.upper() and "0591126000001A" in page
     assert "BENALI" not in client(engine, "lecteur").get(f"/decisions/seances/{monde.seance_id}/pv.html").get_data(as_text=True).upper()
     assert "BENALI" not in json.dumps([e.apres for e in audit(sessions, "decision.enregistrer")]).upper()
+
+
+# --------------------------------------------------------------------------- the rulebook files
+
+
+def test_un_fichier_du_referentiel_des_decisions_invalide_est_refuse_en_nommant_fichier_et_champ(tmp_path):
+    import shutil
+
+    from engine.yaml_strict import ErreurRegles
+
+    shutil.copytree(svc.DOSSIER, tmp_path / "decisions")
+    motifs = tmp_path / "decisions" / "motifs.yaml"
+    motifs.write_text(motifs.read_text(encoding="utf-8").replace("    types: [rejet_irrecevabilite]\n", "    types: [rejet]\n", 1), encoding="utf-8")
+    with pytest.raises(ErreurRegles, match="motifs.yaml, règle REJ_PLAFONDS, champ types : type de décision inconnu : rejet"):
+        svc.charger_referentiel(tmp_path / "decisions")
+    shutil.copy(svc.DOSSIER / "motifs.yaml", motifs)
+    types = tmp_path / "decisions" / "types.yaml"
+    types.write_text(types.read_text(encoding="utf-8").replace("  rang_max: 3\n", ""), encoding="utf-8")
+    with pytest.raises(ErreurRegles, match="types.yaml, règle classement, champ rang_max : champ obligatoire absent"):
+        svc.charger_referentiel(tmp_path / "decisions")
+
+
+def test_chaque_type_de_decision_a_sa_reference_et_les_refus_ont_des_motifs():
+    ref = svc.referentiel()
+    assert set(ref.types) == {t.value for t in TypeDecision}
+    assert all("R441-3" in t.reference.titre for t in ref.types.values())
+    for code in ("non_attribution", "rejet_irrecevabilite"):
+        assert ref.types[code].motif_obligatoire and ref.motifs_pour(code)
+    assert ref.rang_max == 3 and ref.delai_recours == 2
