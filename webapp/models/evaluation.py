@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, false
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JsonList
@@ -69,10 +69,29 @@ class SouhaitTypologie(Base):
 
 
 class SouhaitCommune(Base):
+    """A wished commune, carrying the demande's ranking key in that commune's EPCI.
+
+    The key (DALO designated, DALO, priority, score, filing date, numéro unique) is copied here by
+    the evaluation so that one index walk gives a commune's demandes in the published order
+    (rules/propositions/classement.yaml) and the pre-selection stops after the first matches.
+    """
+
     __tablename__ = "souhait_commune"
+    __table_args__ = (
+        Index(
+            "ix_souhait_commune_classement", "code_insee", text("dalo_designe DESC"), text("dalo DESC"),
+            text("prioritaire DESC"), text("score DESC"), "date_depot", "numero_unique",
+        ),
+        Index("ix_souhait_commune_epci_score", "epci", text("score DESC"), "date_depot", "numero_unique"),
+    )
 
     demande_id: Mapped[int] = mapped_column(ForeignKey("demande.id", ondelete="CASCADE"), primary_key=True)
     code_insee: Mapped[str] = mapped_column(String(5), primary_key=True, index=True)
     # EPCI of the commune and the demande's cotation score in that EPCI (each EPCI has its own grid).
     epci: Mapped[str | None] = mapped_column(String(9), index=True)
     score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    dalo_designe: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    dalo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    prioritaire: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    date_depot: Mapped[dt.date | None] = mapped_column(Date)
+    numero_unique: Mapped[str | None] = mapped_column(String(30))

@@ -137,7 +137,10 @@ def lignes_demande(
         "detail_cotation": list((resultat.get("cotation") or {}).get("detail") or []),
     }
     typologies = [{"demande_id": demande_id, "typologie": t} for t in dict.fromkeys(dossier.get("typologies_souhaitees") or ())]
-    communes = _souhaits_communes(demande_id, dossier, date, res["epci"], score, moteur)
+    cle = {k: evaluation[k] for k in ("dalo_designe", "dalo", "prioritaire")}
+    cle["date_depot"] = dossier["date_depot"]
+    cle["numero_unique"] = dossier["numero_unique"]
+    communes = [{**ligne, **cle} for ligne in _souhaits_communes(demande_id, dossier, date, res["epci"], score, moteur)]
     return evaluation, typologies, communes
 
 

@@ -342,18 +342,22 @@ def _cible(logement: Logement, date: dt.date) -> Cible:
 ELIGIBLE = {"PLAI": EvaluationDemande.eligible_plai, "PLUS": EvaluationDemande.eligible_plus, "PLS": EvaluationDemande.eligible_pls}
 
 
-def _colonne_score(cible: Cible, pol: Politique):
-    """The demande's score in the dwelling's territory, with the filter on the wished communes."""
-    if pol.perimetre_communes == "commune":
-        sc = select(SouhaitCommune.demande_id, SouhaitCommune.score).where(SouhaitCommune.code_insee == cible.commune)
-    else:
-        sc = (
-            select(SouhaitCommune.demande_id, func.max(SouhaitCommune.score).label("score"))
-            .where(or_(SouhaitCommune.code_insee == cible.commune, SouhaitCommune.epci == cible.epci) if cible.epci
-                   else SouhaitCommune.code_insee == cible.commune)
-            .group_by(SouhaitCommune.demande_id)
-        )
-    return sc.subquery("sc")
+def _souhaits(cible: Cible, pol: Politique):
+    """The wished communes that match the dwelling, with the ranking key in its territory.
+
+    Commune perimeter: the rows of the dwelling's commune, read in the order of the index
+    ix_souhait_commune_classement. EPCI perimeter: one row per demande (its best row in the EPCI).
+    """
+    if pol.perimetre_communes == "commune" or cible.epci is None:
+        return SouhaitCommune
+    meilleur = (
+        select(SouhaitCommune.demande_id, func.max(SouhaitCommune.score).label("score"),
+               func.max(SouhaitCommune.code_insee).label("code_insee"))
+        .where(or_(SouhaitCommune.code_insee == cible.commune, SouhaitCommune.epci == cible.epci))
+        .group_by(SouhaitCommune.demande_id)
+        .subquery("sc")
+    )
+    return meilleur
 
 
 def requete_preselection(
@@ -361,8 +365,10 @@ def requete_preselection(
 ) -> Select:
     """Every condition the stored evaluation and wishes can answer, in SQL, in the published order."""
     logement = cible.logement
-    sc = _colonne_score(cible, pol)
-    score = func.coalesce(sc.c.score, 0)
+    sc = _souhaits(cible, pol)
+    par_commune = sc is SouhaitCommune
+    sc_demande = SouhaitCommune.demande_id if par_commune else sc.c.demande_id
+    score = SouhaitCommune.score if par_commune else func.coalesce(sc.c.score, 0)
     financement = str(logement.financement)
     eligible = ELIGIBLE.get(financement)
     if eligible is None:
@@ -395,20 +401,28 @@ def requete_preselection(
         conditions.append(or_(*dans_vivier) if dans_vivier else false())
     if exclus_ids:
         conditions.append(EvaluationDemande.demande_id.not_in(list(exclus_ids)))
-    colonnes = {
-        "dalo_designe": EvaluationDemande.dalo_designe,
-        "dalo": EvaluationDemande.dalo,
-        "prioritaire": EvaluationDemande.prioritaire,
-        "score": score,
-        "date_depot": Demande.date_depot,
-        "numero_unique": Demande.numero_unique,
-    }
+    if par_commune:
+        # The ranking key copied on the wished commune: the index gives the rows in this order.
+        conditions.append(SouhaitCommune.code_insee == cible.commune)
+        colonnes = {
+            "dalo_designe": SouhaitCommune.dalo_designe, "dalo": SouhaitCommune.dalo,
+            "prioritaire": SouhaitCommune.prioritaire, "score": SouhaitCommune.score,
+            "date_depot": SouhaitCommune.date_depot, "numero_unique": SouhaitCommune.numero_unique,
+        }
+    else:
+        colonnes = {
+            "dalo_designe": EvaluationDemande.dalo_designe, "dalo": EvaluationDemande.dalo,
+            "prioritaire": EvaluationDemande.prioritaire, "score": score,
+            "date_depot": Demande.date_depot, "numero_unique": Demande.numero_unique,
+        }
     ordre = [colonnes[c.champ].desc() if c.sens == "decroissant" else colonnes[c.champ].asc() for c in pol.criteres]
+    depart = SouhaitCommune if par_commune else sc
     return (
         select(EvaluationDemande.demande_id, Demande.numero_unique, score.label("score_territoire"),
                EvaluationDemande.version_regles, EvaluationDemande.date_evaluation)
+        .select_from(depart)
+        .join(EvaluationDemande, EvaluationDemande.demande_id == sc_demande)
         .join(Demande, Demande.id == EvaluationDemande.demande_id)
-        .join(sc, sc.c.demande_id == EvaluationDemande.demande_id)
         .where(and_(*conditions))
         .order_by(*ordre)
     )
@@ -698,22 +712,36 @@ def _exclus(
 ) -> list[dict[str, Any]]:
     """The best-scored demandes of the dwelling's territory not proposed, and every designated one not
     proposed, each with the first reason that sets it aside (the order of rules/propositions/classement.yaml)."""
-    if cible.epci is None:
-        territoire = select(SouhaitCommune.demande_id).where(SouhaitCommune.code_insee == cible.commune)
-        filtre = EvaluationDemande.demande_id.in_(territoire)
-    else:
-        filtre = EvaluationDemande.epci == cible.epci
+    # The demandes that wished a commune of the dwelling's territory (its EPCI, else its commune),
+    # best score there first: one index walk (ix_souhait_commune_epci_score), a demande wishing
+    # several communes of the EPCI appears once.
+    territoire = SouhaitCommune.epci == cible.epci if cible.epci else SouhaitCommune.code_insee == cible.commune
+    meilleurs: list[int] = []
+    scores: dict[int, Any] = {}
+    decalage, pas = 0, pol.exclus_affiches * 4
+    while len(meilleurs) < pol.exclus_affiches:
+        lot = session.execute(
+            select(SouhaitCommune.demande_id, SouhaitCommune.score)
+            .join(Demande, Demande.id == SouhaitCommune.demande_id)
+            .where(territoire, Demande.statut == StatutDemande.ACTIVE,
+                   SouhaitCommune.demande_id.not_in(list(proposes) or [-1]))
+            .order_by(SouhaitCommune.score.desc(), SouhaitCommune.date_depot.asc(), SouhaitCommune.numero_unique.asc())
+            .offset(decalage).limit(pas)
+        ).all()
+        for i, score in lot:
+            if i not in meilleurs and len(meilleurs) < pol.exclus_affiches:
+                meilleurs.append(i)
+                scores[i] = score
+        if len(lot) < pas:
+            break
+        decalage += pas
     base = (
         select(EvaluationDemande, Demande.numero_unique, Demande.date_depot, Demande.besoin_pmr)
         .join(Demande, Demande.id == EvaluationDemande.demande_id)
         .where(Demande.statut == StatutDemande.ACTIVE)
     )
-    if proposes:
-        base = base.where(EvaluationDemande.demande_id.not_in(list(proposes)))
-    lignes = list(session.execute(
-        base.where(filtre).order_by(EvaluationDemande.score.desc(), Demande.date_depot.asc(), Demande.numero_unique.asc())
-        .limit(pol.exclus_affiches)
-    ).all())
+    par_id = {x[0].demande_id: x for x in session.execute(base.where(EvaluationDemande.demande_id.in_(meilleurs))).all()} if meilleurs else {}
+    lignes = [par_id[i] for i in meilleurs if i in par_id]
     designes_hors = [i for i in sorted(viv.designes) if i not in proposes and i not in {x[0].demande_id for x in lignes}]
     if designes_hors:
         lignes += list(session.execute(
@@ -745,7 +773,7 @@ def _exclus(
         sortie.append({
             "numero_unique": numero,
             "demande_id": ev.demande_id,
-            "score": en_json(ev.score),
+            "score": en_json(scores.get(ev.demande_id, ev.score)),
             "date_depot": depot.isoformat(),
             "designe_par_reservataire": ev.demande_id in viv.designes,
             "motif": code,
