@@ -1,6 +1,7 @@
 """Preparing a séance: create it, put vacant dwellings on its agenda, read the ranked proposals."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from webapp.models import (
     AuditEntry,
     Candidature,
     Commission,
+    Commune,
     Logement,
     PointOrdreDuJour,
     Residence,
@@ -19,6 +21,7 @@ from webapp.models import (
     StatutLogement,
 )
 from webapp.services.evaluations import recalculer_evaluations
+from webapp.services.preparation import logements_inscriptibles
 
 MDP = "caleol-demo"
 
@@ -26,7 +29,7 @@ MDP = "caleol-demo"
 @pytest.fixture
 def demo(sessions):
     with sessions.begin() as s:
-        charger_demo(s, seed=7, nb_dossiers=400, nb_logements=60, acteur="test")
+        charger_demo(s, seed=7, nb_dossiers=400, nb_logements=200, acteur="test")
     with sessions.begin() as s:
         recalculer_evaluations(s, processus=1, acteur="test")
 
@@ -46,8 +49,8 @@ def jeton_de(c, url):
 
 def formulaire_seance(c, **valeurs):
     data = {"csrf_token": jeton_de(c, "/preparation/seances/nouvelle"), "date_seance": "2026-06-22", "mode": "physique",
-            "quorum": "2"}
-    membres = [("Mme Leroy", "Représentant du bailleur"), ("M. Dubois", "Représentant des locataires"),
+            "quorum": "2", "nb_lignes": "10"}
+    membres = [("Mme Leroy", "Représentant(e) du bailleur"), ("M. Dubois", "Représentant(e) des locataires"),
                ("Mme Petit", "Maire de la commune ou son représentant")]
     for i, (nom, qualite) in enumerate(membres):
         data |= {f"membre-{i}-nom": nom, f"membre-{i}-qualite": qualite, f"membre-{i}-deliberative": "on",
@@ -68,8 +71,9 @@ def test_le_charge_cree_une_seance_puis_compose_son_ordre_du_jour(engine, demo, 
     with sessions() as s:
         seance = s.scalars(select(Seance).order_by(Seance.id.desc())).first()
         assert len(seance.membres) == 3 and seance.quorum == 2
-        vacants = list(s.scalars(select(Logement.id).join(Residence).where(
-            Logement.statut == StatutLogement.VACANT, Residence.bailleur_id == commission.bailleur_id).order_by(Logement.id)))[:3]
+        inscriptibles = logements_inscriptibles(s, seance)
+        assert inscriptibles and all(lg.statut == StatutLogement.VACANT for lg in inscriptibles)
+        vacants = [lg.id for lg in inscriptibles][:3]
     page = c.get(url_odj).get_data(as_text=True)
     for i in vacants:
         assert f'id="inscrire-{i}"' in page
@@ -95,6 +99,21 @@ def test_le_charge_cree_une_seance_puis_compose_son_ordre_du_jour(engine, demo, 
     # Already on the agenda: cannot be put there twice.
     r = c.post(url_odj, data={"csrf_token": jeton_de(c, url_odj), "logements": [str(vacants[0])]})
     assert r.status_code == 422 and "hors ordre du jour" in r.get_data(as_text=True)
+
+
+def test_chaque_commission_n_examine_que_les_logements_de_son_territoire(engine, demo, sessions):
+    with sessions.begin() as s:
+        communes_par_commission = {}
+        for commission in s.scalars(select(Commission)).all():
+            seance = Seance(commission_id=commission.id, date_seance=dt.date(2026, 6, 30), quorum=1)
+            s.add(seance)
+            s.flush()
+            communes_par_commission[commission.territoire] = {
+                (lg.residence.code_insee, s.get(Commune, lg.residence.code_insee).epci_siren)
+                for lg in logements_inscriptibles(s, seance)}
+            s.delete(seance)
+    assert communes_par_commission["200093201"] and all(e == "200093201" for _, e in communes_par_commission["200093201"])
+    assert communes_par_commission[None] and all(e != "200093201" for _, e in communes_par_commission[None])
 
 
 def test_saisie_invalide_rien_n_est_ecrit(engine, demo, sessions):

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+
+from engine.yaml_strict import charger_yaml
 
 from .. import get_session
 from ..auth import role_requis
@@ -19,16 +23,14 @@ from ..services.propositions import criteres_publies
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 
 LECTURE = (Role.CHARGE_ATTRIBUTION, Role.MEMBRE_COMMISSION, Role.PRESIDENT, Role.LECTEUR)
-NB_LIGNES_MEMBRES = 10
-QUALITES = [
-    "Représentant du bailleur",
-    "Représentant des locataires",
-    "Préfet ou son représentant",
-    "Président de l'EPCI ou son représentant",
-    "Maire de la commune ou son représentant",
-    "Représentant d'un organisme d'insertion (voix consultative)",
-    "Réservataire (voix consultative)",
-]
+LIGNES_VIDES = 3
+COMPOSITION = Path(__file__).resolve().parents[2] / "rules" / "decisions" / "composition.yaml"
+
+
+@cache
+def qualites() -> list[str]:
+    """The qualités of the members of a CALEOL (rules/decisions/composition.yaml)."""
+    return [q["libelle"] for q in charger_yaml(COMPOSITION)["qualites"]]
 
 
 def _commissions() -> list[Commission]:
@@ -57,12 +59,13 @@ def _membres_precedents(commission: Commission | None) -> list[dict]:
 
 def _lire_membres(form) -> tuple[list[svc.Membre], dict[str, list[str]]]:
     membres, erreurs = [], {}
-    for i in range(NB_LIGNES_MEMBRES):
+    nb_lignes = int(form.get("nb_lignes", "0")) if (form.get("nb_lignes") or "").isdigit() else 0
+    for i in range(min(nb_lignes, 60)):
         nom = (form.get(f"membre-{i}-nom") or "").strip()
         if not nom:
             continue
         qualite = form.get(f"membre-{i}-qualite") or ""
-        if qualite not in QUALITES:
+        if qualite not in qualites():
             erreurs[f"membre-{i}-qualite"] = ["Choisissez la qualité du membre."]
             continue
         if len(nom) > 200:
@@ -113,10 +116,9 @@ def nouvelle_seance():
             else:
                 flash("Séance créée. Composez son ordre du jour.", "info")
                 return redirect(url_for("preparation.ordre_du_jour", seance_id=seance.id))
-    lignes = membres + [{"nom": "", "qualite": "", "voix_deliberative": True, "present": True}] * (
-        NB_LIGNES_MEMBRES - len(membres))
+    lignes = membres + [{"nom": "", "qualite": "", "voix_deliberative": True, "present": True}] * LIGNES_VIDES
     return render_template("preparation/nouvelle_seance.html", commissions=commissions, valeurs=valeurs,
-                           lignes=lignes[:NB_LIGNES_MEMBRES], qualites=QUALITES, erreurs=erreurs,
+                           lignes=lignes, qualites=qualites(), erreurs=erreurs,
                            modes=list(ModeSeance)), (422 if erreurs else 200)
 
 

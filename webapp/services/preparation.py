@@ -15,6 +15,7 @@ from ..horloge import maintenant
 from ..models import (
     Candidature,
     Commission,
+    Commune,
     Logement,
     MembreSeance,
     ModeSeance,
@@ -83,21 +84,40 @@ def creer_seance(
     return seance
 
 
+def _communes_du_territoire(territoire: str):
+    """Communes of a commission's territory: an EPCI (SIREN) or a département."""
+    if len(territoire) == 9 and territoire.isdigit():
+        return select(Commune.code_insee).where(Commune.epci_siren == territoire)
+    return select(Commune.code_insee).where(Commune.departement == territoire)
+
+
 def logements_inscriptibles(session: Session, seance: Seance) -> list[Logement]:
-    """The bailleur's vacant dwellings not yet on this séance's agenda."""
+    """The vacant dwellings of the commission's territory not yet on this séance's agenda.
+
+    A commission without a territory examines the bailleur's dwellings that no other of its
+    commissions covers.
+    """
+    commission = seance.commission
     deja = select(PointOrdreDuJour.logement_id).where(PointOrdreDuJour.seance_id == seance.id)
-    return list(
-        session.scalars(
-            select(Logement)
-            .join(Residence)
-            .where(
-                Residence.bailleur_id == seance.commission.bailleur_id,
-                Logement.statut == StatutLogement.VACANT,
-                Logement.id.not_in(deja),
-            )
-            .order_by(Residence.nom, Logement.reference)
+    stmt = (
+        select(Logement)
+        .join(Residence)
+        .where(
+            Residence.bailleur_id == commission.bailleur_id,
+            Logement.statut == StatutLogement.VACANT,
+            Logement.id.not_in(deja),
         )
+        .order_by(Residence.nom, Logement.reference)
     )
+    if commission.territoire:
+        stmt = stmt.where(Residence.code_insee.in_(_communes_du_territoire(commission.territoire)))
+    else:
+        autres = session.scalars(select(Commission.territoire).where(
+            Commission.bailleur_id == commission.bailleur_id, Commission.id != commission.id,
+            Commission.territoire.is_not(None))).all()
+        for t in autres:
+            stmt = stmt.where(Residence.code_insee.not_in(_communes_du_territoire(t)))
+    return list(session.scalars(stmt))
 
 
 def inscrire_logements(
