@@ -579,6 +579,11 @@ def proposer(
     orientation = orientation_du_logement(session, logement_id)
     viv = vivier(orientation)
     avertissements: list[str] = []
+    if (orientation is not None and viv.restreint and StatutOrientation(orientation.statut) == StatutOrientation.EN_ATTENTE
+            and orientation.date_limite_designation is not None and orientation.date_limite_designation >= date):
+        avertissements.append(
+            f"Désignations du réservataire attendues jusqu'au {orientation.date_limite_designation.strftime('%d/%m/%Y')} : "
+            "la liste est à reprendre à réception des désignations ou après restitution du logement au bailleur.")
     if StatutLogement(logement.statut) != StatutLogement.VACANT:
         avertissements.append("Le logement n'est pas déclaré vacant au patrimoine.")
     version = version_regles()
