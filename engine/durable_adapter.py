@@ -15,7 +15,12 @@ normalised facts against them:
 * an exception raised inside an action is re-raised (durable stores it in `state['exception']`);
 * definitions are deep-copied before registration (durable deletes `run` from them);
 * facts are normalised (None, NaN and empty lists absent) and projected on the paths each shard
-  tests, which keeps the JSON glue of each fired action small;
+  tests, which keeps the JSON glue of each fired action small. The projection is written flat, one
+  dotted key per path (`{"menage.nb_personnes": 3}`): durable names a nested property by the FNV-1
+  hash of its full dotted path (`constructObject`, state.c), which is exactly the hash of the same
+  dotted key read at the top level, so every condition sees the same properties; the fact only
+  loses the intermediate object properties (`menage`, …) that no rule tests, which the C matcher
+  would otherwise scan at every alpha node (checked against the nested form by the tests);
 * two ways to run the actions, with identical results (checked by the tests):
   - `standard`: durable's own Python glue (`Host.assert_fact` → `Closure` → the named action,
     which records the rule id; exceptions checked in `state['exception']`);
@@ -177,15 +182,13 @@ class _HoteSilencieux(_durable_engine.Host):
 
 
 class _Shard:
-    __slots__ = ("nom", "regles", "chemins", "projection", "handle")
+    __slots__ = ("nom", "regles", "chemins", "handle")
 
     def __init__(self, nom: str, regles: list[str], chemins: list[str]):
         self.nom = nom
         self.regles = regles
-        self.chemins = chemins
+        self.chemins = tuple(chemins)
         self.handle: int | None = None
-        # (path, parent keys, leaf) precomputed for _projeter
-        self.projection = tuple((c, tuple(c.split(".")[:-1]), c.rsplit(".", 1)[-1]) for c in chemins)
 
 
 class MoteurDurable:
@@ -196,11 +199,16 @@ class MoteurDurable:
     """
 
     def __init__(self, groupes: Mapping[str, Sequence[tuple[str, Mapping[str, Any], Sequence[str]]]], *,
-                 prefixe: str = "caleol", glue: str = "leger"):
-        """groupes: name → [(rule id, condition, fact paths it reads)]; glue: `leger` or `standard`."""
+                 prefixe: str = "caleol", glue: str = "leger", forme: str = "plate"):
+        """groupes: name → [(rule id, condition, fact paths it reads)]; glue: `leger` or `standard`;
+        forme: facts written `plate` (dotted keys, default) or `imbriquee` (nested objects, the
+        reference form the tests compare with)."""
         if glue not in ("leger", "standard"):
             raise ValueError(f"glue inconnue : {glue}")
+        if forme not in ("plate", "imbriquee"):
+            raise ValueError(f"forme de faits inconnue : {forme}")
         self.glue = glue
+        self.imbrique = forme == "imbriquee"
         self._verrou = threading.Lock()
         self._sids = itertools.count(1)
         self._courant: list[str] = []
@@ -255,7 +263,9 @@ class MoteurDurable:
             try:
                 for groupe in groupes:
                     for shard in self.shards[groupe]:
-                        fait = _projeter(faits, shard.projection)
+                        fait = {c: faits[c] for c in shard.chemins if c in faits}
+                        if self.imbrique:
+                            fait = _imbriquer(fait)
                         fait["kind"] = DISCRIMINANT["kind"]
                         fait["sid"] = sid
                         assertes.append(shard.nom)
@@ -320,16 +330,31 @@ def _rien(c) -> None:
     return None
 
 
-def _projeter(plats: Mapping[str, Any], projection: Sequence[tuple[str, tuple[str, ...], str]]) -> dict[str, Any]:
-    """Nested dict holding only the projected paths (present ones) of the flat facts."""
+def _imbriquer(plats: Mapping[str, Any]) -> dict[str, Any]:
+    """{"a.b": v} → {"a": {"b": v}} (the nested form of the same facts)."""
     fait: dict[str, Any] = {}
-    for chemin, parents, feuille in projection:
-        if chemin in plats:
-            cible = fait
-            for p in parents:
-                cible = cible.setdefault(p, {})
-            cible[feuille] = plats[chemin]
+    for chemin, valeur in plats.items():
+        *parents, feuille = chemin.split(".")
+        cible = fait
+        for p in parents:
+            cible = cible.setdefault(p, {})
+        cible[feuille] = valeur
     return fait
+
+
+def _encodeur_json() -> Any:
+    """`json.dumps(x, ensure_ascii=False)` without building an encoder per call (CPython's C encoder).
+
+    Stateless (no circular-reference markers: facts are trees), so one instance serves every call.
+    """
+    fabrique = getattr(json.encoder, "c_make_encoder", None)
+    if fabrique is None:  # pragma: no cover - CPython always has it
+        return lambda valeur: json.dumps(valeur, ensure_ascii=False)
+    encodeur = fabrique(None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda valeur: "".join(encodeur(valeur, 0))
+
+
+_json = _encodeur_json()
 
 
 def json_fait(fait: Mapping[str, Any]) -> str:
@@ -338,7 +363,7 @@ def json_fait(fait: Mapping[str, Any]) -> str:
     Floats whose shortest repr uses an exponent are written in plain decimal notation, which the C
     parser reads back as the same double.
     """
-    texte = json.dumps(fait, ensure_ascii=False)
+    texte = _json(fait)
     if ("e-" not in texte and "e+" not in texte) or not _a_exposant(fait):  # Python writes 1e-05, 1e+16
         return texte
     return _json_sans_exposant(fait)

@@ -57,10 +57,12 @@ FAITS = [
 ]
 
 
-@pytest.fixture(scope="module", params=["leger", "standard"])
+@pytest.fixture(scope="module", params=[("leger", "plate"), ("standard", "plate"), ("leger", "imbriquee"), ("standard", "imbriquee")])
 def moteur(request):
-    # both ways of running durable's action loop must give the same answers
-    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe=f"test.{request.param}", glue=request.param)
+    # both ways of running durable's action loop, with flat or nested facts, must give the same answers
+    glue, forme = request.param
+    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]},
+                      prefixe=f"test.{glue}.{forme}", glue=glue, forme=forme)
     yield m
     m.fermer()
 
@@ -181,3 +183,11 @@ def test_un_decimal_ecrit_avec_exposant_est_accepte(glue, x) -> None:
     m = MoteurDurable({"u": [(r, c, ["a.x"]) for r, c in conditions.items()]}, prefixe=f"exposant.{glue}.{x}", glue=glue)
     assert sorted(m.appliquees({"a.x": x}, ["u"])) == sorted(r for r, c in conditions.items() if compiler(c)({"a.x": x}))
     m.fermer()
+
+
+def test_une_glue_ou_une_forme_de_faits_inconnue_est_refusee() -> None:
+    cond = {"fait": "a.n", "op": "eq", "valeur": 1}
+    with pytest.raises(ValueError, match="glue inconnue"):
+        MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="glue.inconnue", glue="rapide")
+    with pytest.raises(ValueError, match="forme de faits inconnue"):
+        MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="forme.inconnue", forme="aplatie")

@@ -64,12 +64,13 @@ def faits_generes(draw) -> dict[str, Any]:
 
 @cache
 def _glue_standard() -> MoteurDurable:
-    """The same rulebook run through durable's own Python glue (Closures and named actions)."""
+    """The same rulebook run the reference way: durable's own Python glue (Closures and named
+    actions) on nested facts (the engine's default is the light glue on flat dotted keys)."""
     m = moteur_a_la_date(DATE)
     groupes = {"regles": [(r.id, r.condition, r.chemins) for r in reglement().regles_en_vigueur(DATE)]}
     for g, _ in m.grilles.values():
         groupes[f"grille.{g.id}"] = [(c.id, c.condition, c.chemins) for c in g.criteres]
-    return MoteurDurable(groupes, prefixe="proprietes.standard", glue="standard")
+    return MoteurDurable(groupes, prefixe="proprietes.standard", glue="standard", forme="imbriquee")
 
 
 @REGLAGES
