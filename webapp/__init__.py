@@ -130,3 +130,5 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(logements_bp)
     app.register_blueprint(preparation_bp)
     from .decisions import bp as decisions_bp; app.register_blueprint(decisions_bp)  # noqa: E702
+    from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
+    from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
 
-from ..models import Commune, Logement, Reservataire, Residence, TypeOrganisation
+from ..models import Commune, Logement, OrientationFlux, Reservataire, Residence, TypeOrganisation
+from ..services.flux import STATUTS_EN_COURS
 
 
 def filtrer_logements(stmt: Select, utilisateur) -> Select:
@@ -17,7 +18,11 @@ def filtrer_logements(stmt: Select, utilisateur) -> Select:
             return stmt.where(Residence.code_insee.in_(communes))
         case TypeOrganisation.RESERVATAIRE:
             siens = select(Reservataire.id).where(Reservataire.organisation_id == utilisateur.organisation_id)
-            return stmt.where(or_(Logement.reservataire_stock_id.in_(siens)))
+            # Its stock reservations, and the dwellings whose current orientation (not closed) is theirs.
+            orientes = select(OrientationFlux.logement_id).where(
+                OrientationFlux.reservataire_id.in_(siens), OrientationFlux.statut.in_(STATUTS_EN_COURS)
+            )
+            return stmt.where(or_(Logement.reservataire_stock_id.in_(siens), Logement.id.in_(orientes)))
         case TypeOrganisation.ETAT:
             return stmt
     return stmt.where(False)  # pragma: no cover - every organisation type is handled above

@@ -11,6 +11,7 @@ from ..models import Demande, Personne, RolePersonne, StatutDemande
 from ..pagination import paginer
 from ..referentiels import listes_sne, situations_prioritaires, situations_sensibles
 from ..services.dossiers import charger_demande
+from .evaluation import vue_evaluation
 
 bp = Blueprint("demandes", __name__, url_prefix="/demandes")
 
@@ -37,7 +38,8 @@ def liste():
 @bp.get("/<numero_unique>")
 @login_required
 def fiche(numero_unique: str):
-    demande = charger_demande(get_session(), numero_unique)
+    session = get_session()
+    demande = charger_demande(session, numero_unique)
     if demande is None:
         abort(404)
     sensibles = situations_sensibles()
@@ -57,4 +59,5 @@ def fiche(numero_unique: str):
         montrer_sensible=montrer_sensible,
         codes=listes_sne(),
         date_reference=aujourd_hui(),
+        evaluation=vue_evaluation(session, demande, aujourd_hui(), montrer_sensible),
     )
