@@ -130,5 +130,9 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(logements_bp)
     app.register_blueprint(preparation_bp)
     from .decisions import bp as decisions_bp; app.register_blueprint(decisions_bp)  # noqa: E702
+    from .regles import bp as regles_bp; app.register_blueprint(regles_bp)  # noqa: E702
+    from .audit_ui import bp as audit_bp; app.register_blueprint(audit_bp)  # noqa: E702
+    from .admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702
+    from .pseudonymisation import bp as pseudonymisation_bp; app.register_blueprint(pseudonymisation_bp)  # noqa: E702
     from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
     from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702

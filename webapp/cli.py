@@ -133,3 +133,7 @@ from .flux_cli import bilan, flux, quotas  # noqa: E402  (gestion en flux, quota
 main.add_command(flux)
 main.add_command(quotas)
 main.add_command(bilan)
+
+from .regles.cli import enregistrer_version  # noqa: E402  (versions du référentiel)
+
+rules.add_command(enregistrer_version)

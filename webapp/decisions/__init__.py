@@ -59,7 +59,9 @@ def _peut_decider(seance: Seance) -> bool:
 
 
 def _peut_voir_noms(seance: Seance) -> bool:
-    return current_user.voit_donnees_sensibles and _du_bailleur(seance)
+    from ..pseudonymisation import vue_pseudonymisee
+
+    return current_user.voit_donnees_sensibles and _du_bailleur(seance) and not vue_pseudonymisee()
 
 
 def _commit_ou_erreurs(action):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from .. import get_session
 from ..horloge import aujourd_hui
 from ..models import Demande, Personne, RolePersonne, StatutDemande
 from ..pagination import paginer
+from ..pseudonymisation import vue_pseudonymisee
 from ..referentiels import listes_sne, situations_prioritaires, situations_sensibles
 from ..services.dossiers import charger_demande
 from .evaluation import vue_evaluation
@@ -30,7 +31,9 @@ def liste():
             Personne.role.in_([RolePersonne.DEMANDEUR, RolePersonne.COTITULAIRE]),
             or_(Personne.nom.ilike(motif), Personne.prenom.ilike(motif)),
         )
-        stmt = stmt.where(or_(Demande.numero_unique == q.upper(), Demande.id.in_(titulaires)))
+        # In the pseudonymised view a name must not lead to its demande: numéro unique only.
+        par_nom = Demande.id.in_(titulaires) if not vue_pseudonymisee() else false()
+        stmt = stmt.where(or_(Demande.numero_unique == q.upper(), par_nom))
     page = paginer(get_session(), stmt)
     return render_template("demandes/liste.html", page=page, q=q, statut=statut, statuts=list(StatutDemande))
 

@@ -42,6 +42,7 @@ from .patrimoine import (
     TypeReservataire,
 )
 from .territoire import Commune, Epci, Qpv, QpvCommune
+from .version_regles import VersionRegles
 from .vote import ChoixVote, RenvoiCalPhysique, SignatureProcesVerbal, Vote
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,254 @@
+"""Rulebook versions seen by this instance, and what changed from one to the next.
+
+    enregistrer_version(session, acteur=..., source=...) -> (VersionRegles, nouvelle)
+
+The version string (engine.version.version_regles) says *that* the rule files changed; the inventory
+says *what* changed: one short hash per data file, rule (rules/regles and the flux exclusions),
+cotation criterion, grid, ranking criterion and dated parameter. Comparing the inventory with the one
+of the last recorded version lists the rules, criteria and parameters added, removed or modified.
+The loaders are called without their caches, so the inventory always describes the files on disk,
+the same files the version digest was computed from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import __version__ as version_moteur
+from engine.version import RACINE, empreinte_complete, fichiers_versionnes, version_regles
+
+from ..audit import journaliser
+from ..horloge import maintenant
+from ..models import VersionRegles
+
+journal = logging.getLogger(__name__)
+
+# Categories of the inventory, with their French names (singular, plural, feminine?) for the summary.
+CATEGORIES = {
+    "regles": ("règle", "règles", True),
+    "criteres": ("critère de cotation", "critères de cotation", False),
+    "grilles": ("grille de cotation", "grilles de cotation", True),
+    "classement": ("critère de classement", "critères de classement", False),
+    "parametres": ("paramètre", "paramètres", False),
+    "fichiers": ("fichier", "fichiers", False),
+}
+NOMS_CITES = 5
+_inventaires: dict[str, dict[str, Any]] = {}
+
+
+def _defaut(valeur: Any) -> Any:
+    if isinstance(valeur, dt.date | Decimal | Path):
+        return str(valeur)
+    if isinstance(valeur, frozenset | set):
+        return sorted(valeur)
+    if dataclasses.is_dataclass(valeur) and not isinstance(valeur, type):
+        return {f.name: getattr(valeur, f.name) for f in dataclasses.fields(valeur) if f.compare}
+    raise TypeError(f"valeur non sérialisable : {type(valeur).__name__}")
+
+
+def _hash(objet: Any) -> str:
+    texte = json.dumps(objet, sort_keys=True, ensure_ascii=False, default=_defaut)
+    return hashlib.sha256(texte.encode()).hexdigest()[:16]
+
+
+def _champs(objet: Any, *exclus: str) -> dict[str, Any]:
+    return {f.name: getattr(objet, f.name) for f in dataclasses.fields(objet) if f.name not in exclus}
+
+
+def _relatif(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(RACINE).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def calculer_inventaire() -> dict[str, Any]:
+    """The inventory of the rule files on disk (raises ErreurRegles if the rulebook does not load)."""
+    from engine.parametres import RACINE_REGLES, _charger
+    from engine.regles import charger_reglement
+
+    from ..services.flux import DOSSIER_FLUX, FICHIER_EXCLUSIONS, _charger_regles
+    from ..services.propositions import charger_politique
+
+    reglement = charger_reglement()
+    parametres: dict[str, str] = {}
+    for racine in (RACINE_REGLES, DOSSIER_FLUX):
+        # Without the cache: the files may have changed since this process loaded them.
+        referentiel = _charger.__wrapped__(Path(racine).resolve())
+        for chemin, definition in referentiel.definitions.items():
+            parametres[chemin] = _hash(_champs(definition))
+    regles = {r.id: _hash(_champs(r, "chemins", "fichier")) for r in reglement.regles}
+    for r in _charger_regles.__wrapped__(FICHIER_EXCLUSIONS).regles:
+        regles[r.id] = _hash(_champs(r, "predicat"))
+    criteres = {c.id: _hash(_champs(c, "chemins", "condition")) for g in reglement.grilles for c in g.criteres}
+    grilles = {g.id: _hash(_champs(g, "criteres", "fichier")) for g in reglement.grilles}
+    classement = {c.id: _hash(_champs(c)) for c in charger_politique().criteres}
+    fichiers = {_relatif(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in fichiers_versionnes()}
+    return {
+        "moteur": version_moteur,
+        "fichiers": fichiers,
+        "regles": regles,
+        "criteres": criteres,
+        "grilles": grilles,
+        "classement": classement,
+        "parametres": parametres,
+    }
+
+
+def inventaire_courant() -> tuple[str, str, dict[str, Any]]:
+    """(version, full digest, inventory) of the files on disk; the inventory is computed once per digest."""
+    empreinte = empreinte_complete()
+    if empreinte not in _inventaires:
+        _inventaires.clear()
+        _inventaires[empreinte] = calculer_inventaire()
+    return version_regles(), empreinte, _inventaires[empreinte]
+
+
+def comparer(avant: dict[str, Any] | None, apres: dict[str, Any]) -> dict[str, Any]:
+    """Per category: sorted lists of the names added, removed and modified."""
+    res: dict[str, Any] = {}
+    for cat in CATEGORIES:
+        a, b = (avant or {}).get(cat, {}), apres.get(cat, {})
+        res[cat] = {
+            "ajoutes": sorted(set(b) - set(a)),
+            "supprimes": sorted(set(a) - set(b)),
+            "modifies": sorted(k for k in set(a) & set(b) if a[k] != b[k]),
+        }
+    if avant is not None and avant.get("moteur") != apres.get("moteur"):
+        res["moteur"] = {"avant": avant.get("moteur"), "apres": apres.get("moteur")}
+    return res
+
+
+def _nombre(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _accord(participe: str, n: int, feminin: bool) -> str:
+    return participe + ("e" if feminin else "") + ("s" if n > 1 else "")
+
+
+def _noms(noms: list[str]) -> str:
+    cites = ", ".join(noms[:NOMS_CITES])
+    reste = len(noms) - NOMS_CITES
+    return cites + (f" et {_nombre(reste)} autre(s)" if reste > 0 else "")
+
+
+def resumer(changements: dict[str, Any], inventaire: dict[str, Any], precedente: str | None) -> str:
+    """A French summary of what changed (or of what the first recorded version contains)."""
+    if precedente is None:
+        morceaux = []
+        for cat, (sing, plur, _fem) in CATEGORIES.items():
+            n = len(inventaire.get(cat, {}))
+            morceaux.append(f"{_nombre(n)} {sing if n == 1 else plur}")
+        return "Première version enregistrée sur cette instance : " + ", ".join(morceaux) + "."
+    phrases = []
+    for cat, (sing, plur, fem) in CATEGORIES.items():
+        if cat == "fichiers":
+            continue
+        parties = []
+        for cle, participe in (("ajoutes", "ajouté"), ("supprimes", "supprimé"), ("modifies", "modifié")):
+            noms = changements[cat][cle]
+            if noms:
+                parties.append(f"{_nombre(len(noms))} {_accord(participe, len(noms), fem)} ({_noms(noms)})")
+        if parties:
+            phrases.append(f"{plur[0].upper() + plur[1:]} : " + ", ".join(parties))
+    fichiers = changements["fichiers"]
+    touches = fichiers["ajoutes"] + fichiers["supprimes"] + fichiers["modifies"]
+    if touches:
+        if phrases:
+            phrases.append(f"Fichiers touchés : {_noms(sorted(touches))}")
+        else:
+            phrases.append(f"Aucune règle ni valeur modifiée ; seuls ces fichiers ont changé (commentaires, mise en forme ou données de référence) : {_noms(sorted(touches))}")
+    if "moteur" in changements:
+        phrases.append(f"Version du moteur : {changements['moteur']['avant']} → {changements['moteur']['apres']}")
+    if not phrases:
+        phrases.append("Aucune différence dans les fichiers de règles")
+    return f"Depuis la version {precedente} : " + " ; ".join(phrases) + "."
+
+
+def derniere_version(session: Session) -> VersionRegles | None:
+    return session.scalars(
+        select(VersionRegles).order_by(VersionRegles.premiere_vue.desc(), VersionRegles.id.desc()).limit(1)
+    ).first()
+
+
+def versions(session: Session) -> list[VersionRegles]:
+    """Every recorded version, the most recent first."""
+    return list(session.scalars(select(VersionRegles).order_by(VersionRegles.premiere_vue.desc(), VersionRegles.id.desc())))
+
+
+def enregistrer_version(session: Session, *, acteur: str, source: str) -> tuple[VersionRegles, bool]:
+    """Record the current version if this instance has not seen it yet (flush, never commit)."""
+    version, empreinte, inventaire = inventaire_courant()
+    existante = session.scalars(select(VersionRegles).where(VersionRegles.version == version)).first()
+    if existante is not None:
+        return existante, False
+    precedente = derniere_version(session)
+    changements = comparer(precedente.inventaire if precedente else None, inventaire)
+    resume = resumer(changements, inventaire, precedente.version if precedente else None)
+    v = VersionRegles(
+        version=version, empreinte=empreinte, premiere_vue=maintenant(), source=source,
+        precedente=precedente.version if precedente else None, resume=resume,
+        changements=changements, inventaire=inventaire,
+    )
+    session.add(v)
+    session.flush()
+    journaliser(
+        session, acteur=acteur, action="regles.enregistrer_version", objet_type="version_regles", objet_id=version,
+        apres={"version": version, "precedente": v.precedente, "resume": resume},
+        details={"source": source, "empreinte": empreinte},
+    )
+    return v, True
+
+
+def enregistrer_au_demarrage(sessions) -> None:
+    """At application start: record the current version when the database is migrated and has not seen it."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from engine.yaml_strict import ErreurRegles
+
+    session = sessions()
+    try:
+        _v, nouvelle = enregistrer_version(session, acteur="systeme:demarrage", source="demarrage")
+        session.commit()
+        if nouvelle:
+            journal.info("version des règles enregistrée au démarrage : %s", _v.version)
+    except IntegrityError:
+        # Another worker recorded it at the same time.
+        session.rollback()
+    except DBAPIError:
+        # Database not migrated yet (`caleol db upgrade`): nothing to record.
+        session.rollback()
+    except ErreurRegles as exc:
+        session.rollback()
+        journal.warning("version des règles non enregistrée : référentiel invalide (%s)", exc)
+    finally:
+        session.close()
+
+
+def recharger_regles() -> None:
+    """Forget every rulebook cache of this process: the engine's compiled rules, the parameters, the
+    flux exclusions, the published ranking and the labels of the filters. `engine.evaluation.recharger`
+    alone keeps the parameter tables, which would then be read with the new version's name."""
+    from engine.evaluation import recharger
+    from engine.parametres import _charger
+
+    from .. import filtres
+    from ..services import flux, propositions
+    from . import consultation
+
+    recharger()
+    _charger.cache_clear()
+    flux._charger_regles.cache_clear()
+    propositions.politique.cache_clear()
+    filtres._libelles_regles.cache_clear()
+    consultation._cache.clear()
