@@ -47,6 +47,8 @@ from typing import Any
 import durable_rules_engine
 from durable import engine as _durable_engine
 
+from .encodage import encodeur_json
+
 TAILLE_SHARD = 50
 PRIORITE_CATCH_ALL = 65000
 NOM_CATCH_ALL = "_vu"
@@ -342,19 +344,7 @@ def _imbriquer(plats: Mapping[str, Any]) -> dict[str, Any]:
     return fait
 
 
-def _encodeur_json() -> Any:
-    """`json.dumps(x, ensure_ascii=False)` without building an encoder per call (CPython's C encoder).
-
-    Stateless (no circular-reference markers: facts are trees), so one instance serves every call.
-    """
-    fabrique = getattr(json.encoder, "c_make_encoder", None)
-    if fabrique is None:  # pragma: no cover - CPython always has it
-        return lambda valeur: json.dumps(valeur, ensure_ascii=False)
-    encodeur = fabrique(None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda valeur: "".join(encodeur(valeur, 0))
-
-
-_json = _encodeur_json()
+_json = encodeur_json()  # json.dumps(x, ensure_ascii=False), encoder built once
 
 
 def json_fait(fait: Mapping[str, Any]) -> str:

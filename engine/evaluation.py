@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from .conditions import Catalogue, Predicat, compiler, compiler_explication, dec
 from .cotation import coter, sans_grille
 from .derivations import AideLogement, Derivation, deriver
 from .durable_adapter import MoteurDurable
+from .encodage import encodeur_json
 from .parametres import parametres_a_la_date
 from .regles import Critere, Grille, Regle, Reglement, reglement, situations_prioritaires
 from .version import version_regles
@@ -45,7 +45,13 @@ def _groupe_grille(grille: Grille) -> str:
 
 @dataclass(frozen=True)
 class RegleCompilee:
-    """A rule (or cotation criterion) ready to evaluate and to explain."""
+    """A rule (or cotation criterion) ready to evaluate and to explain.
+
+    Everything that does not depend on the dossier is computed once per rulebook and shared by the
+    trace lines of every evaluation: title, reference (the same dict object), explanation of an
+    applied rule; the explanation of a rule that did not apply is memoised per rule on the values
+    it reads (it depends on nothing else).
+    """
 
     id: str
     titre: str
@@ -56,7 +62,7 @@ class RegleCompilee:
     explication: Any
     remplie: str  # explanation of an applied rule, computed once
     lit_une_liste: bool = False
-    memo: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[Any, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def depuis(cls, r: Regle | Critere, cat: Catalogue, reference: dict[str, Any]) -> RegleCompilee:
@@ -73,12 +79,19 @@ class RegleCompilee:
         )
 
     def ligne_trace(self, appliquee: bool, faits: Mapping[str, Any]) -> dict[str, Any]:
-        valeurs = {c: faits.get(c) for c in self.chemins}
+        chemins = self.chemins
+        if len(chemins) == 1:
+            c = chemins[0]
+            v = faits.get(c)
+            valeurs = {c: v}
+            cle: Any = (v,)
+        else:
+            valeurs = {c: faits.get(c) for c in chemins}
+            cle = tuple(valeurs.values())
         if appliquee:
             explication = self.remplie
         else:
             # The explanation depends only on the values the rule reads: memoised per rule.
-            cle = tuple(valeurs.values())
             if self.lit_une_liste:
                 cle = tuple(tuple(v) if isinstance(v, list) else v for v in cle)
             memo = self.memo
@@ -106,6 +119,7 @@ class Moteur:
         self.date = date
         cat = regl.catalogue
         self.regles = tuple(RegleCompilee.depuis(r, cat, r.reference.en_json()) for r in regl.regles_en_vigueur(date))
+        self.rang_regle = {r.id: i for i, r in enumerate(self.regles)}
         self.grilles: dict[str, tuple[Grille, tuple[RegleCompilee, ...]]] = {}
         groupes: dict[str, list[tuple[str, dict[str, Any], Sequence[str]]]] = {
             GROUPE_REGLES: [(r.id, r.condition, r.chemins) for r in regl.regles_en_vigueur(date)]
@@ -176,6 +190,10 @@ def _defaut(valeur: Any) -> Any:
     raise TypeError(f"valeur non sérialisable dans l'entrée : {type(valeur).__name__}")
 
 
+# json.dumps(x, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_defaut), built once
+_json_canonique = encodeur_json(trier=True, separateurs=(",", ":"), defaut=_defaut)
+
+
 def empreinte_entree(dossier: Mapping[str, Any], logement: Mapping[str, Any] | None, date: dt.date,
                      aide_logement: AideLogement | None, contexte: str = "demande") -> str:
     """SHA-256 of the canonical JSON of the normalised input (sorted keys; Decimal as its text, dates ISO).
@@ -184,7 +202,7 @@ def empreinte_entree(dossier: Mapping[str, Any], logement: Mapping[str, Any] | N
     cent: the same dossier always gives the same text.
     """
     entree = {"dossier": dossier, "logement": logement, "date": date, "aide_logement": aide_logement, "contexte": contexte}
-    texte = json.dumps(entree, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_defaut)
+    texte = _json_canonique(entree)
     return "sha256:" + hashlib.sha256(texte.encode("utf-8")).hexdigest()
 
 
@@ -248,13 +266,19 @@ def assembler(
     trace: bool = True,
 ) -> dict[str, Any]:
     """The contract (rules/schemas/evaluation.schema.json) from the facts and the rules that applied."""
+    # The rules that applied, in rulebook order, grouped by type of effect (codes without duplicates).
+    regles = m.regles
+    rang = m.rang_regle
     par_type: dict[str, list[RegleCompilee]] = {}
-    for r in m.regles:
-        if r.id in appliquees:
-            par_type.setdefault(r.effet["type"], []).append(r)
+    codes_par_type: dict[str, dict[str, None]] = {}
+    for i in sorted(rang[rid] for rid in appliquees if rid in rang):
+        r = regles[i]
+        type_ = r.effet["type"]
+        par_type.setdefault(type_, []).append(r)
+        codes_par_type.setdefault(type_, {})[r.effet["code"]] = None
 
     def codes(type_: str) -> list[str]:
-        return list(dict.fromkeys(r.effet["code"] for r in par_type.get(type_, ())))
+        return list(codes_par_type.get(type_, ()))
 
     motifs = codes("irrecevabilite")
     pieces = codes("incompletude")
