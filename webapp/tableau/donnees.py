@@ -158,7 +158,7 @@ def noms_epci(session: Session, sirens: Iterable[str]) -> dict[str, str]:
     sirens = sorted(set(sirens))
     if not sirens:
         return {}
-    return dict(session.execute(select(Epci.siren, Epci.nom).where(Epci.siren.in_(sirens))).tuples().all())
+    return dict(session.execute(select(Epci.siren, Epci.nom).where(Epci.siren.in_(sirens))).all())
 
 
 def departements_epci(session: Session, siren: str) -> set[str]:
