@@ -29,6 +29,17 @@ def _date_fixe(monkeypatch):
     monkeypatch.setenv("CALEOL_TODAY", "2026-06-15")
 
 
+@pytest.fixture(autouse=True)
+def _compteurs_de_connexion_remis_a_zero():
+    """Login throttling counts per process: no test inherits the attempts of the previous ones."""
+    from webapp.extensions import limiter
+
+    try:
+        limiter.reset()
+    except Exception:  # noqa: BLE001 - not initialised yet (no app created in this process)
+        pass
+
+
 def _url_postgres() -> str | None:
     return os.environ.get("CALEOL_TEST_DATABASE_URL") or None
 
