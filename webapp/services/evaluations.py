@@ -48,7 +48,7 @@ from ..models import (
     SouhaitTypologie,
     StatutDemande,
 )
-from .dossiers import dossier_depuis_demande
+from .dossiers import dossier_depuis_demande, enregistrer_dossier
 
 TAILLE_LOT = 2000
 # Below this many demandes the workers cost more than they save: starting them and their connections
@@ -367,3 +367,19 @@ def _ecrire(session: Session, evaluations: list[dict], typologies: list[dict], c
 def reevaluer_demande(session: Session, demande_id: int, date: dt.date | None = None, *, acteur: str) -> dict[str, Any]:
     """After a dossier was saved (webapp.services.dossiers.enregistrer_dossier): its evaluation and wishes."""
     return recalculer_evaluations(session, date, [demande_id], acteur=acteur, processus=1)
+
+
+def enregistrer_et_reevaluer(
+    session: Session,
+    dossier: Mapping[str, Any],
+    *,
+    acteur: str,
+    action: str = "demande.enregistrer",
+    audit: bool = True,
+    date: dt.date | None = None,
+) -> tuple[Demande, bool]:
+    """Save a validated dossier (webapp.services.dossiers.enregistrer_dossier) and, in the same
+    transaction, its persisted evaluation and wishes, so that pre-selection sees it at once."""
+    demande, cree = enregistrer_dossier(session, dict(dossier), acteur=acteur, action=action, audit=audit)
+    recalculer_evaluations(session, date, [demande.id], acteur=acteur, processus=1, audit=False)
+    return demande, cree

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..audit import journaliser
 from ..db import transaction
-from ..services.dossiers import charger_demande, dossier_depuis_demande, empreinte, en_json, enregistrer_dossier
+from ..services.dossiers import charger_demande, dossier_depuis_demande, empreinte, en_json
+from ..services.evaluations import enregistrer_et_reevaluer
 from .correspondance import DemandeSNE, composer_dossier, lire_demande_sne, valider
 from .xml_sur import ErreurSNE
 
@@ -46,7 +47,8 @@ def importer_demande(session: Session, demande: DemandeSNE, *, acteur: str) -> R
     existante = charger_demande(session, demande.numero_unique)
     ancien = en_json(dossier_depuis_demande(existante)) if existante is not None else None
     dossier = valider(demande, composer_dossier(demande, ancien))
-    _, cree = enregistrer_dossier(session, dossier, acteur=acteur, action="demande.importer_sne", audit=False)
+    # Saved and evaluated in the same transaction: the pre-selection of proposals sees it at once.
+    _, cree = enregistrer_et_reevaluer(session, dossier, acteur=acteur, action="demande.importer_sne", audit=False)
     return ResultatFichier(
         nom="",
         resultat=CREEE if cree else MISE_A_JOUR,
