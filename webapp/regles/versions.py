@@ -148,7 +148,7 @@ def resumer(changements: dict[str, Any], inventaire: dict[str, Any], precedente:
         morceaux = []
         for cat, (sing, plur, _fem) in CATEGORIES.items():
             n = len(inventaire.get(cat, {}))
-            morceaux.append(f"{_nombre(n)} {sing if n == 1 else plur}")
+            morceaux.append(f"{_nombre(n)} {sing if n <= 1 else plur}")  # zéro est singulier en français
         return "Première version enregistrée sur cette instance : " + ", ".join(morceaux) + "."
     phrases = []
     for cat, (sing, plur, fem) in CATEGORIES.items():
