@@ -35,7 +35,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_extensions(app)
     configure_blueprints(app)
     configure_errors(app)
+    configure_api(app)
     return app
+
+
+def configure_api(app: Flask) -> None:
+    """The JSON API (/api/v1): after the error pages, so that it answers its own errors in JSON."""
+    from .api import init_app
+
+    init_app(app)
 
 
 def configure_secret(app: Flask) -> None:

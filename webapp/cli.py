@@ -137,3 +137,7 @@ main.add_command(bilan)
 from .regles.cli import enregistrer_version  # noqa: E402  (versions du référentiel)
 
 rules.add_command(enregistrer_version)
+
+from .api_cli import api  # noqa: E402  (jetons de l'API JSON)
+
+main.add_command(api)

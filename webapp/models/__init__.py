@@ -27,6 +27,7 @@ from .demande import (
 )
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
 from .flux import Designation, OrientationFlux, StatutOrientation
+from .jeton import JetonApi
 from .ordre_du_jour import PointOrdreDuJour
 from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
 from .patrimoine import (
