@@ -98,8 +98,9 @@ def _sensibilites(version: str) -> dict[str, Sensibilite]:
     return resultat
 
 
-def sensibilite(regle_id: str) -> Sensibilite:
-    return _sensibilites(version_regles()).get(regle_id, Sensibilite(False, False))
+def sensibilite(regle_id: str, version: str | None = None) -> Sensibilite:
+    """`version`: the rulebook version of the evaluation (computing it hashes the rule files: pass it)."""
+    return _sensibilites(version or version_regles()).get(regle_id, Sensibilite(False, False))
 
 
 # --------------------------------------------------------------------------- plain French
@@ -136,8 +137,8 @@ def _domaine(regle_id: str, grilles: dict[str, str]) -> tuple[str, str]:
     return prefixe, DOMAINES.get(prefixe, prefixe)
 
 
-def ligne_trace(ligne: dict[str, Any], voit_sensible: bool, catalogue) -> dict[str, Any]:
-    s = sensibilite(ligne["regle"])
+def ligne_trace(ligne: dict[str, Any], voit_sensible: bool, catalogue, version: str) -> dict[str, Any]:
+    s = sensibilite(ligne["regle"], version)
     masquee = s.lit_sensible and not voit_sensible
     titre_masque = masquee and s.titre_sensible
     return {
@@ -155,7 +156,7 @@ def ligne_trace(ligne: dict[str, Any], voit_sensible: bool, catalogue) -> dict[s
     }
 
 
-def groupes_trace(trace: list[dict[str, Any]], voit_sensible: bool) -> list[dict[str, Any]]:
+def groupes_trace(trace: list[dict[str, Any]], voit_sensible: bool, version: str) -> list[dict[str, Any]]:
     """The trace's lines grouped by domain in the rulebook's order, applied rules counted."""
     r = reglement()
     grilles = {g.id: g.titre for g in r.grilles}
@@ -163,7 +164,7 @@ def groupes_trace(trace: list[dict[str, Any]], voit_sensible: bool) -> list[dict
     for brut in trace:
         cle, titre = _domaine(brut["regle"], grilles)
         g = groupes.setdefault(cle, {"cle": cle, "titre": titre, "lignes": [], "appliquees": 0})
-        ligne = ligne_trace(brut, voit_sensible, r.catalogue)
+        ligne = ligne_trace(brut, voit_sensible, r.catalogue, version)
         g["lignes"].append(ligne)
         g["appliquees"] += ligne["appliquee"]
     ordre = list(DOMAINES)
@@ -175,8 +176,8 @@ def groupes_trace(trace: list[dict[str, Any]], voit_sensible: bool) -> list[dict
 # --------------------------------------------------------------------------- summary
 
 
-def _libelle_masque(code: str, voit_sensible: bool, masque: str) -> str:
-    if not voit_sensible and sensibilite(code).titre_sensible:
+def _libelle_masque(code: str, voit_sensible: bool, masque: str, version: str) -> str:
+    if not voit_sensible and sensibilite(code, version).titre_sensible:
         return masque
     return libelle_regle(code)
 
@@ -194,8 +195,10 @@ def _cotation(resultat: dict[str, Any], voit_sensible: bool) -> dict[str, Any] |
     c = resultat.get("cotation") or {}
     if not c.get("grille"):
         return None
+    version = resultat["version_regles"]
+
     def lignes(elements):
-        return [{"libelle": _libelle_masque(d["critere"], voit_sensible, MASQUE_CRITERE), "rubrique": d["rubrique"],
+        return [{"libelle": _libelle_masque(d["critere"], voit_sensible, MASQUE_CRITERE, version), "rubrique": d["rubrique"],
                  "points": d["points"]} for d in elements]
     detail = lignes(c["detail"])
     maximum = max((float(d["points"]) for d in detail if float(d["points"]) > 0), default=0.0)
@@ -243,7 +246,7 @@ def vue_evaluation(session: Session, demande: Demande, date: dt.date, voit_sensi
         "zone": ZONES.get(resultat["zone"], resultat["zone"]),
         "priorites": _priorites(resultat, voit_sensible),
         "cotation": _cotation(resultat, voit_sensible),
-        "groupes": groupes_trace(resultat["trace"], voit_sensible),
+        "groupes": groupes_trace(resultat["trace"], voit_sensible, resultat["version_regles"]),
         "parametres_a_verifier": _parametres_a_verifier(resultat["parametres_a_verifier"], date),
         "position": pos,
         "erreur_position": erreur_position,
