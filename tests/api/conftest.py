@@ -74,3 +74,13 @@ def app(engine):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def jeton_lecteur(sessions) -> dict[str, str]:
+    """The Authorization header of a lecteur of a bailleur (for the tests that need no data)."""
+    with dbmod.transaction(sessions) as s:
+        _utilisateur(s, "lecteur.seul", Role.LECTEUR, Organisation(nom="Bailleur seul", type=TypeOrganisation.BAILLEUR))
+        s.flush()
+        jeton = creer_jeton(s, "lecteur.seul", libelle="tests", acteur="tests")[1]
+    return {"Authorization": f"Bearer {jeton}"}
