@@ -155,16 +155,18 @@ def appliquer_dossier(demande: Demande, d: dict[str, Any]) -> Demande:
     return demande
 
 
+# Everything dossier_depuis_demande reads, loaded in a few queries rather than one per person.
+OPTIONS_DOSSIER = (
+    selectinload(Demande.personnes).selectinload(Personne.ressources),
+    selectinload(Demande.personnes).selectinload(Personne.revenus_fiscaux),
+    selectinload(Demande.situations),
+    selectinload(Demande.refus),
+)
+
+
 def charger_demande(session: Session, numero_unique: str) -> Demande | None:
     return session.scalars(
-        select(Demande)
-        .where(Demande.numero_unique == numero_unique)
-        .options(
-            selectinload(Demande.personnes).selectinload(Personne.ressources),
-            selectinload(Demande.personnes).selectinload(Personne.revenus_fiscaux),
-            selectinload(Demande.situations),
-            selectinload(Demande.refus),
-        )
+        select(Demande).where(Demande.numero_unique == numero_unique).options(*OPTIONS_DOSSIER)
     ).one_or_none()
 
 

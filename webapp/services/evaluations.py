@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from engine.conditions import faits_plats
 from engine.derivations import deriver
@@ -43,12 +43,11 @@ from ..horloge import aujourd_hui, maintenant
 from ..models import (
     Demande,
     EvaluationDemande,
-    Personne,
     SouhaitCommune,
     SouhaitTypologie,
     StatutDemande,
 )
-from .dossiers import dossier_depuis_demande, enregistrer_dossier
+from .dossiers import OPTIONS_DOSSIER, dossier_depuis_demande, enregistrer_dossier
 
 TAILLE_LOT = 2000
 # Below this many demandes the workers cost more than they save: starting them and their connections
@@ -184,12 +183,7 @@ def _charger_dossiers(session: Session, ids: Sequence[int]) -> list[tuple[int, d
         select(Demande)
         .where(Demande.id.in_(list(ids)))
         .order_by(Demande.id)
-        .options(
-            selectinload(Demande.personnes).selectinload(Personne.ressources),
-            selectinload(Demande.personnes).selectinload(Personne.revenus_fiscaux),
-            selectinload(Demande.situations),
-            selectinload(Demande.refus),
-        )
+        .options(*OPTIONS_DOSSIER)
     ).all()
     dossiers = [(d.id, dossier_depuis_demande(d)) for d in demandes]
     for d in demandes:
