@@ -196,7 +196,7 @@ def lire_designations(form, rangs: list[int]) -> tuple[list[tuple[str, str]], di
         vus[numero] = r
         choisis.append((champ, numero))
     if not choisis and not erreurs:
-        erreurs[f"rang_{rangs[0]}" if rangs else "_general"] = ["Saisissez au moins le numéro unique d'une demande à désigner."]
+        erreurs[f"rang_{rangs[0]}"] = [f"Rang {rangs[0]} : saisissez au moins le numéro unique d'une demande à désigner."]
     return choisis, erreurs, saisie
 
 
