@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from webapp import create_app
 from webapp.demo.service import charger_demo
-from webapp.models import Attribution, Organisation, Role, Utilisateur
+from webapp.models import Attribution, Commune, Logement, Organisation, Residence, Role, Utilisateur
 from webapp.services.evaluations import recalculer_evaluations
 from webapp.services.flux import orienter_vacants
 
@@ -22,8 +22,8 @@ TOUS = (*BAILLEUR, "reservataire.al", "lecteur.al", "epci.mel", "etat.ddets")
 def charger(sessions) -> None:
     """Demo (seed 7, 400 dossiers, 200 logements), evaluations, vacant dwellings oriented on 15/06/2026.
 
-    The small demo's attributions all fall in 2025: every other one is moved into the first months of
-    2026 so that this year's quota gauges and flux counters have something to count. A second user of
+    The small demo's attributions all fall in 2025: every other one of each EPCI is moved into the first
+    months of 2026 so that this year's quota gauges and flux counters have something to count. A second user of
     Action Logement, with the lecteur role, reads without designating.
     """
     with sessions.begin() as s:
@@ -32,7 +32,14 @@ def charger(sessions) -> None:
         recalculer_evaluations(s, DATE, processus=1, acteur="test")
     with sessions.begin() as s:
         orienter_vacants(s, DATE, "test")
-        for i, a in enumerate(s.scalars(select(Attribution).order_by(Attribution.id))):
+        rangs: dict[str, int] = {}
+        for a, epci in s.execute(
+            select(Attribution, Commune.epci_siren).join(Logement, Logement.id == Attribution.logement_id)
+            .join(Residence, Residence.id == Logement.residence_id).join(Commune, Commune.code_insee == Residence.code_insee)
+            .order_by(Attribution.id)
+        ):
+            # Every other attribution of each EPCI, so that each EPCI has some in both years.
+            i = rangs[epci] = rangs.get(epci, -1) + 1
             if i % 2 == 0:
                 a.date_decision = dt.date(2026, 1 + i % 5, 2 + i % 20)
                 a.date_signature_bail = a.date_decision + dt.timedelta(days=10)
