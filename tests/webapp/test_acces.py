@@ -326,3 +326,66 @@ def test_les_organisations_de_la_demo_sont_celles_de_la_table(app, demo, moteur_
         types = {u.identifiant: u.organisation.type.value for u in s.scalars(select(Utilisateur).join(Organisation))}
     assert {i for i, t in types.items() if t == "bailleur"} >= BAILLEUR
     assert (types[R], types[E], types[S]) == ("reservataire", "epci", "etat")
+
+
+# --------------------------------------------------------------------------- the pseudonymised view
+
+
+def _titulaire(moteur_base, numero: str) -> tuple[str, str, str]:
+    from webapp.models import Demande, Personne, RolePersonne
+
+    with dbmod.make_sessionmaker(moteur_base)() as s:
+        p = s.scalars(select(Personne).join(Demande).where(Demande.numero_unique == numero,
+                                                           Personne.role == RolePersonne.DEMANDEUR)).one()
+        return p.prenom, p.nom, p.demande.statut.value
+
+
+def _basculer(client, jeton: str, active: bool, retour: str = "/demandes") -> None:
+    r = client.post("/preferences/vue-pseudonymisee", data={"csrf_token": jeton, "active": "1" if active else "0", "retour": retour})
+    assert r.status_code == 302 and r.headers["Location"].endswith(retour)
+
+
+def test_la_vue_pseudonymisee_cache_noms_et_recherche_par_nom_puis_se_desactive(app, demo, moteur_base):
+    numero = demo["demande"]["numero_unique"]
+    prenom, nom, statut = _titulaire(moteur_base, numero)
+    client, jeton = connecter(app, P)
+    fiche = f"/demandes/{numero}"
+    assert nom in client.get(fiche).get_data(as_text=True)
+    assert numero in client.get(f"/demandes?q={nom}&statut={statut}").get_data(as_text=True)
+    _basculer(client, jeton, True)
+    page = client.get(fiche).get_data(as_text=True)
+    assert nom not in page and prenom not in page and "Personne 1" in page
+    assert "Cotation" in page or "cotation" in page  # the criteria stay visible
+    # A name no longer finds its demande; the numéro unique still does.
+    assert numero not in client.get(f"/demandes?q={nom}&statut={statut}").get_data(as_text=True)
+    assert numero in client.get(f"/demandes?q={numero}&statut={statut}").get_data(as_text=True)
+    assert 'aria-pressed="true"' in page
+    _basculer(client, jeton, False)
+    assert nom in client.get(fiche).get_data(as_text=True)
+
+
+def test_la_vue_pseudonymisee_cache_le_nom_du_candidat_en_seance_et_les_documents_nominatifs(app, demo):
+    client, jeton = connecter(app, P)
+    c = demo["candidature"]
+    url = f"/decisions/seances/{c['seance_id']}/candidatures/{c['candidature_id']}"
+    avec_noms = client.get(url).get_data(as_text=True)
+    titre = re.search(r"<h1>(.*?)</h1>", avec_noms).group(1)
+    assert " — " in titre  # « Demande <numéro> — <nom> »
+    assert client.get(f"{url}/lettre.html").status_code == 200
+    _basculer(client, jeton, True, retour=url)
+    sans_noms = client.get(url).get_data(as_text=True)
+    assert re.search(r"<h1>(.*?)</h1>", sans_noms).group(1) == titre.split(" — ")[0]
+    assert client.get(f"{url}/lettre.html").status_code in (403, 404)
+    seance = client.get(f"/decisions/seances/{c['seance_id']}").get_data(as_text=True)
+    assert 'id="pv-pdf-nominatif"' not in seance
+
+
+@pytest.mark.parametrize("identifiant", [M, L, E, S])
+def test_la_vue_pseudonymisee_est_imposee_aux_membres_aux_lecteurs_et_hors_bailleur(app, demo, moteur_base, identifiant):
+    numero = demo["demande"]["numero_unique"]
+    prenom, nom, _statut = _titulaire(moteur_base, numero)
+    client, jeton = connecter(app, identifiant)
+    _basculer(client, jeton, False)
+    page = client.get(f"/demandes/{numero}").get_data(as_text=True)
+    assert nom not in page and prenom not in page and "Personne 1" in page
+    assert "Vue pseudonymisée (imposée pour votre rôle)" in page
