@@ -119,3 +119,21 @@ def test_une_erreur_inattendue_est_un_500_francais_sans_trace(engine, jeton_lect
 def test_les_pages_html_gardent_leurs_erreurs(client):
     r = client.get("/inexistant")
     assert r.status_code == 404 and r.mimetype == "text/html" and "X-Caleol-Regles" not in r.headers
+
+
+def test_un_caractere_nul_est_refuse_avant_toute_requete_a_la_base(client, monde, sessions):
+    """PostgreSQL refuse l'octet nul dans un texte : l'API le refuse avant (422 ou 404), jamais en 500."""
+    import json
+    from pathlib import Path
+
+    dossier = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "dossiers" /
+                          "famille_monoparentale_lille.json").read_text(encoding="utf-8"))
+    dossier["personnes"][0]["nom"] = "Le\x00febvre"
+    entete = monde.entete("charge")
+    r = client.post("/api/v1/demandes", json=dossier, headers=entete)
+    assert r.status_code == 422 and r.get_json()["errors"] == {"personnes.0.nom": ["Caractère nul (U+0000) interdit."]}
+    r = client.get("/api/v1/demandes?numero_unique=%00", headers=entete)
+    assert r.status_code == 422 and r.get_json()["errors"] == {"numero_unique": ["Caractère nul (U+0000) interdit."]}
+    assert client.get("/api/v1/demandes/AB%00CDEFGHIJ", headers=entete).status_code == 404
+    assert client.patch("/api/v1/demandes/NU0000000001", json={"contact": {"adresse": "\x00"}},
+                        headers=entete).status_code == 422

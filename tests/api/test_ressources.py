@@ -398,3 +398,14 @@ def test_le_referentiel_en_vigueur_a_une_date(client, monde):
     assert _erreur(client.get("/api/v1/regles?date=2026-13-01", headers=monde.entete("admin")), 422)["errors"] == {
         "date": ["Date invalide (format AAAA-MM-JJ attendu)."]}
     _erreur(client.get("/api/v1/regles"), 401)
+
+
+def test_un_montant_ou_une_surface_demesures_sont_refuses_en_422(client, monde):
+    """Trouvé par schemathesis : 1e+26 faisait déborder l'arrondi au centime (erreur 500, trace dans la CLI)."""
+    dossier = {**DOSSIER, "aide_logement_declaree": 1e26}
+    logement = {"commune_insee": "59350", "qpv": None, "financement": "PLUS", "typologie": "T3", "nb_pieces": 3,
+                "surface_habitable": 1e26, "etage": 2, "ascenseur": True, "accessible_pmr": False, "loyer_principal": 412.3}
+    corps = _erreur(client.post("/api/v1/evaluations", json={"dossier": dossier, "logement": logement},
+                                headers=monde.entete("charge")), 422)
+    assert corps["errors"] == {"dossier.aide_logement_declaree": ["Montant trop grand."],
+                               "logement.surface_habitable": ["Nombre trop grand (moins de 100 000)."]}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, url_for
+from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from flask_smorest import Api
 
 from engine.version import version_regles
@@ -40,6 +40,7 @@ from . import erreurs
 from .erreurs import EnveloppeErreurSchema
 
 PREFIXE = "/api/v1"
+ID_MAX = 2**63 - 1  # identifiers are 64-bit integers (BIGINT on PostgreSQL, INTEGER on SQLite)
 DESCRIPTION = """\
 API JSON de Caléol : évaluer un dossier, consulter et alimenter le fichier partagé des demandes,
 lire les logements de son périmètre et leurs propositions, créer une séance et y enregistrer les
@@ -86,6 +87,19 @@ def page_documentation():
     return render_template("api/documentation.html", url_spec=url_for("api-docs.openapi_json"), version=version_regles())
 
 
+def _parametres_hors_bornes():
+    """Refuse before any query what the database cannot hold: NUL in a text (PostgreSQL refuses it) in
+    the path or the query string, an identifier in the path beyond a 64-bit integer."""
+    if not erreurs.est_requete_api():
+        return
+    if "\x00" in request.path or any(isinstance(v, int) and not 0 <= v <= ID_MAX for v in (request.view_args or {}).values()):
+        erreurs.refuser(404)
+    fautifs = {cle: ["Caractère nul (U+0000) interdit."] for cle, valeur in request.args.items(multi=True)
+               if "\x00" in cle or "\x00" in valeur}
+    if fautifs:
+        erreurs.invalide(fautifs)
+
+
 def _entete_version(reponse):
     if erreurs.est_requete_api():
         reponse.headers["X-Caleol-Regles"] = version_regles()
@@ -123,6 +137,7 @@ def init_app(app: Flask) -> ApiCaleol:
         csrf.exempt(blp)
     app.register_blueprint(documentation)
     erreurs.installer(app)
+    app.before_request(_parametres_hors_bornes)
     app.after_request(_entete_version)
     app.extensions["caleol.api"] = api
     return api

@@ -13,6 +13,11 @@ from ..preparation import qualites
 from ..schemas.champs import Booleen, Date, Entier, Imbrique, Liste, SchemaStrict, Texte, choix
 
 PAR_PAGE_MAX = 200
+ID_MAX = 2**63 - 1  # identifiers are 64-bit integers (BIGINT on PostgreSQL, INTEGER on SQLite)
+
+
+def _identifiant(**kwargs) -> Entier:
+    return Entier(validate=validate.Range(min=1, max=ID_MAX, error="Identifiant invalide."), **kwargs)
 MESSAGES_REQUETE = {
     "required": "Paramètre obligatoire.",
     "null": "Ce paramètre ne peut pas être vide.",
@@ -189,12 +194,12 @@ class MembreSchema(SchemaStrict):
     qualite = Texte(required=True, validate=choix(qualites(), "qualité"))
     voix_deliberative = Booleen(load_default=True)
     present = Booleen(load_default=True)
-    utilisateur_id = Entier(load_default=None, allow_none=True,
+    utilisateur_id = _identifiant(load_default=None, allow_none=True,
                             metadata={"description": "Compte Caléol du membre (pour qu'il vote lui-même)."})
 
 
 class SeanceCreationSchema(SchemaStrict):
-    commission_id = Entier(required=True)
+    commission_id = _identifiant(required=True)
     date_seance = Date(required=True)
     mode = Texte(load_default=ModeSeance.PHYSIQUE.value, validate=choix([m.value for m in ModeSeance], "mode"))
     quorum = Entier(load_default=3, validate=validate.Range(min=1, max=100, error="Entre 1 et 100."))
@@ -215,7 +220,7 @@ class SeanceSchema(Schema):
 
 
 class DecisionCorpsSchema(SchemaStrict):
-    candidature_id = Entier(required=True)
+    candidature_id = _identifiant(required=True)
     type = Texte(required=True, metadata={"description": "Type de décision (R441-3) : attribution, attribution_rang, "
                                                          "attribution_sous_condition, non_attribution, rejet_irrecevabilite."})
     rang = Entier(load_default=None, allow_none=True)

@@ -15,7 +15,15 @@ MESSAGES_COMMUNS = {
 
 
 class Texte(fields.String):
-    default_error_messages = {**MESSAGES_COMMUNS, "invalid": "Texte attendu.", "invalid_utf8": "Texte UTF-8 invalide."}
+    default_error_messages = {**MESSAGES_COMMUNS, "invalid": "Texte attendu.", "invalid_utf8": "Texte UTF-8 invalide.",
+                              "nul": "Caractère nul (U+0000) interdit."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        texte = super()._deserialize(value, attr, data, **kwargs)
+        # PostgreSQL refuses NUL in text columns: refused here, with the field's path, never at the write.
+        if "\x00" in texte:
+            raise self.make_error("nul")
+        return texte
 
 
 class Entier(fields.Integer):
@@ -63,12 +71,13 @@ class Montant(fields.Field):
             raise self.make_error("invalid") from exc
         if not montant.is_finite():
             raise self.make_error("invalid")
+        # Before quantize: a huge amount (1e+26) overflows the decimal context's precision there.
+        if abs(montant) >= Decimal("10000000000"):
+            raise self.make_error("trop_grand")
         if montant != montant.quantize(Decimal("0.01")):
             raise self.make_error("decimales")
         if self.positif and montant < 0:
             raise self.make_error("negatif")
-        if abs(montant) >= Decimal("10000000000"):
-            raise self.make_error("trop_grand")
         return montant.quantize(Decimal("0.01"))
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -80,7 +89,8 @@ class Montant(fields.Field):
 class Nombre(fields.Field):
     """A non-negative measure (surface in m²): a JSON number, as Decimal with two places."""
 
-    default_error_messages = {**MESSAGES_COMMUNS, "invalid": "Nombre attendu.", "negatif": "Valeur négative interdite."}
+    default_error_messages = {**MESSAGES_COMMUNS, "invalid": "Nombre attendu.", "negatif": "Valeur négative interdite.",
+                              "trop_grand": "Nombre trop grand (moins de 100 000)."}
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
@@ -90,6 +100,9 @@ class Nombre(fields.Field):
             raise self.make_error("invalid")
         if nombre < 0:
             raise self.make_error("negatif")
+        # The columns hold five digits before the point (Numeric(7, 2)); quantize overflows far beyond.
+        if nombre >= Decimal("100000"):
+            raise self.make_error("trop_grand")
         return nombre.quantize(Decimal("0.01"))
 
     def _serialize(self, value, attr, obj, **kwargs):
