@@ -16,7 +16,6 @@ from flask_login import login_required
 from .. import get_session
 from ..horloge import aujourd_hui
 from . import consultation
-from .conditions_fr import Noeud
 
 bp = Blueprint("regles", __name__)
 bp.add_app_template_filter(consultation.valeur_texte, "valeur_parametre")
@@ -48,7 +47,7 @@ def consulter():
     vue = consultation.en_vigueur(date)
     return (
         render_template("regles/consultation.html", erreurs=erreurs, saisie=request.args.get("date", ""),
-                        sans_renvoi=consultation.sans_renvoi_interne, Noeud=Noeud, **vue),
+                        sans_renvoi=consultation.sans_renvoi_interne, **vue),
         400 if erreurs else 200,
     )
 

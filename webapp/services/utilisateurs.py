@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import string
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
