@@ -121,7 +121,8 @@ def test_l_etat_des_jauges_ne_repose_pas_sur_la_couleur():
     assert (j["etat"], j["symbole"], j["cible_texte"]) == ("conforme", "✓", "plafond : au plus 30\u202f%")
     sans = donnees.jauge({"code": "z", "numerateur": 0, "denominateur": 0, "taux": None, "cible": 0.25, "sens": "minimum",
                           "statut": "sans_attribution"})
-    assert (sans["taux_texte"], sans["largeur"], sans["etat"]) == ("—", 0.0, "neutre")
+    assert (sans["taux_texte"], sans["largeur"], sans["etat"], sans["statut_libelle"]) == (
+        "Sans taux", 0.0, "neutre", "Aucune attribution comptée à ce jour")
 
 
 def test_l_epci_ne_voit_que_les_jauges_de_son_territoire_et_l_etat_celles_de_tous(engine, demo, sessions):

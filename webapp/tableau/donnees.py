@@ -107,7 +107,7 @@ def jauge(indicateur: dict[str, Any]) -> dict[str, Any]:
         cible_texte = f"objectif : au moins {pourcent(cible)}"
     return {
         **indicateur,
-        "taux_texte": pourcent(taux),
+        "taux_texte": pourcent(taux) if taux is not None else "Sans taux",
         "cible_texte": cible_texte,
         "statut_libelle": LIBELLES_STATUTS.get(statut, statut),
         "etat": etat,
