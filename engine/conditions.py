@@ -127,25 +127,40 @@ def faits_plats(faits: Mapping[str, Any], prefixe: str = "", sortie: dict[str, A
     """Normalise and flatten in one pass (what both engines read): {"a.b": leaf}, absent values dropped."""
     plat: dict[str, Any] = {} if sortie is None else sortie
     for cle, valeur in faits.items():
-        chemin = prefixe + cle
         if prefixe == "" and cle in NOMS_RESERVES:
             raise ValueError(f"nom de fait réservé : {cle}")
+        chemin = prefixe + cle
+        if type(valeur) is dict:
+            # A group of facts (the common case): its leaves inline, without a recursive call.
+            sous = chemin + "."
+            for k, v in valeur.items():
+                t = type(v)
+                if t is bool or t is str or t is int:
+                    plat[sous + k] = v
+                else:
+                    _feuille(sous + k, v, plat)
+            continue
+        _feuille(chemin, valeur, plat)
+    return plat
+
+
+def _feuille(chemin: str, valeur: Any, plat: dict[str, Any]) -> None:
+    """One fact of `faits_plats`: normalised, or dropped when absent; a dict is flattened under its path."""
+    if isinstance(valeur, dict):
+        faits_plats(valeur, chemin + ".", plat)
+        return
+    t = type(valeur)
+    if t is float:
+        if valeur != valeur or valeur in (_INF, -_INF):  # NaN or infinite: absent
+            return
+    elif valeur is None or (t is not bool and t is not int and t is not str):
+        valeur = _normaliser_valeur(valeur)
+        if valeur is None:
+            return
         if isinstance(valeur, dict):
             faits_plats(valeur, chemin + ".", plat)
-            continue
-        t = type(valeur)
-        if t is float:
-            if valeur != valeur or valeur in (_INF, -_INF):  # NaN or infinite: absent
-                continue
-        elif valeur is None or (t is not bool and t is not int and t is not str):
-            valeur = _normaliser_valeur(valeur)
-            if valeur is None:
-                continue
-            if isinstance(valeur, dict):
-                faits_plats(valeur, chemin + ".", plat)
-                continue
-        plat[chemin] = valeur
-    return plat
+            return
+    plat[chemin] = valeur
 
 
 def aplatir(faits: Mapping[str, Any], prefixe: str = "") -> dict[str, Any]:

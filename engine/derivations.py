@@ -273,12 +273,9 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
         role = brute["role"]
         naissance = brute.get("date_naissance")
         age = age_revolu(naissance, date) if naissance else None
-        base = f"menage.qui_compte.{role}"
-        compte = p.valeur(f"{base}.personne")
-        a_charge = compte and p.valeur(f"{base}.a_charge")
-        surface = compte and p.valeur(f"{base}.surface")
+        compte, a_charge, surface, compte_uc = p.memorise(("qui_compte", role), lambda q, role=role: _qui_compte(role, q))
         uc = ZERO
-        if compte and p.valeur(f"{base}.unites_consommation"):
+        if compte_uc:
             if not premier_uc_attribue:
                 uc = p.valeur("unites_consommation.premier_adulte")
                 premier_uc_attribue = True
@@ -349,6 +346,15 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
     )
 
 
+def _qui_compte(role: str, p: Parametres) -> tuple[Any, Any, Any, bool]:
+    """Whether a person of `role` counts as a person, as a dependant, for the surface, in the UC."""
+    base = f"menage.qui_compte.{role}"
+    compte = p.valeur(f"{base}.personne")
+    a_charge = compte and p.valeur(f"{base}.a_charge")
+    surface = compte and p.valeur(f"{base}.surface")
+    return compte, a_charge, surface, bool(compte and p.valeur(f"{base}.unites_consommation"))
+
+
 def _localisation(
     dossier: Mapping[str, Any],
     logement: Mapping[str, Any] | None,
@@ -367,9 +373,8 @@ def _localisation(
         if commune:
             if territoire.commune(commune) is None:
                 avertissements.append(f"Commune {commune} inconnue du référentiel géographique : EPCI inconnu.")
-            return Localisation(
-                commune=commune, source=source, zone=zone_plafonds(commune, p, territoire), epci=territoire.epci(commune)
-            )
+            zone = p.memorise(("zone", commune, territoire), lambda q, c=commune: zone_plafonds(c, q, territoire))
+            return Localisation(commune=commune, source=source, zone=zone, epci=territoire.epci(commune))
     return Localisation(commune=None, source=None, zone=None, epci=None)
 
 
@@ -515,7 +520,7 @@ def seuils_quartile(siren: str | None, p: Parametres) -> tuple[Decimal, Decimal,
 
 
 def _quartile(annuel_par_uc: Decimal | None, siren: str | None, p: Parametres) -> int | None:
-    seuils = seuils_quartile(siren, p)
+    seuils = p.memorise(("seuils_quartile", siren), lambda q: seuils_quartile(siren, q))
     if seuils is None or annuel_par_uc is None:
         return None
     inclus = p.valeur("quartiles.seuil_inclus")
@@ -528,19 +533,29 @@ def _quartile(annuel_par_uc: Decimal | None, siren: str | None, p: Parametres) -
 def _plafonds(menage: Menage, zone: str | None, logement: Mapping[str, Any] | None, p: Parametres) -> Plafonds:
     if zone is None:
         return Plafonds(zone=None, par_financement={}, applicable=None, financement_applicable=None)
-    valeurs: dict[str, Decimal] = {}
-    for financement in FINANCEMENTS:
-        base = f"plafonds.{financement.lower()}"
-        plafond = p.valeur(f"{base}.categorie_{menage.categorie}.{zone}")
-        if menage.personnes_supplementaires:
-            plafond += menage.personnes_supplementaires * p.valeur(f"{base}.personne_supplementaire.{zone}")
-        valeurs[financement] = euros(plafond)
+    cle = ("plafonds", menage.categorie, menage.personnes_supplementaires, zone)
+    valeurs = dict(p.memorise(cle, lambda q: _plafonds_par_financement(menage.categorie, menage.personnes_supplementaires, zone, q)))
     if logement is not None and logement.get("financement") in valeurs:
         financement = logement["financement"]
     else:
         # No dwelling: the ceiling of the highest financing.
         financement = max(valeurs, key=lambda f: valeurs[f])
     return Plafonds(zone=zone, par_financement=valeurs, applicable=valeurs[financement], financement_applicable=financement)
+
+
+def _plafonds_par_financement(categorie: int, supplementaires: int, zone: str, p: Parametres) -> dict[str, Decimal]:
+    valeurs: dict[str, Decimal] = {}
+    for financement in FINANCEMENTS:
+        base = f"plafonds.{financement.lower()}"
+        plafond = p.valeur(f"{base}.categorie_{categorie}.{zone}")
+        if supplementaires:
+            plafond += supplementaires * p.valeur(f"{base}.personne_supplementaire.{zone}")
+        valeurs[financement] = euros(plafond)
+    return valeurs
+
+
+def _surface_minimale(nb_personnes: int, p: Parametres) -> Decimal:
+    return p.memorise(("surface_minimale", nb_personnes), lambda q: surface_minimale(nb_personnes, q))
 
 
 def surface_minimale(nb_personnes: int, p: Parametres) -> Decimal:
@@ -605,7 +620,7 @@ def _adequation(
         taux_effort=taux_effort,
         reste_a_vivre_uc_jour=reste,
         surface_par_personne=euros(Decimal(surface) / nb_surface) if surface is not None and nb_surface else None,
-        surface_minimale=surface_minimale(nb_surface, p),
+        surface_minimale=_surface_minimale(nb_surface, p),
         pieces_max_sans_sous_occupation=nb_surface + p.valeur("adequation.sous_occupation.pieces_en_sus_des_personnes"),
         en_qpv=logement.get("qpv") is not None,
         epci=territoire.epci(logement.get("commune_insee")),
@@ -716,7 +731,7 @@ def _faits(
     sur_occupe = taux_actuel = None
     if actuel.get("surface") is not None:
         occupants = actuel.get("nb_occupants") or menage.nb_personnes_surface
-        sur_occupe = Decimal(actuel["surface"]) < surface_minimale(occupants, p)
+        sur_occupe = Decimal(actuel["surface"]) < _surface_minimale(occupants, p)
     loyer_actuel = actuel.get("loyer_mensuel")
     if loyer_actuel is not None and ressources.mensuelles > 0:
         # Burden of the current housing (cotation): rent net of the declared housing aid.
@@ -727,13 +742,7 @@ def _faits(
     designation = dalo.get("date_designation")
     labels = dossier.get("labels") or {}
     accompagnement = dossier.get("accompagnement") or {}
-    politique: dict[str, Any] = {
-        "taux_effort_alerte": float(p.valeur("politique.taux_effort_alerte")),
-        "reste_a_vivre_min_uc_jour": float(p.valeur("politique.reste_a_vivre_min_uc_jour")),
-    }
-    bande = bande_typologie(menage.nb_personnes_surface, p)
-    if bande is not None:
-        politique["typologie_pieces_min"], politique["typologie_pieces_max"] = bande
+    politique = dict(p.memorise(("politique", menage.nb_personnes_surface), lambda q: _politique(menage.nb_personnes_surface, q)))
 
     faits: dict[str, Any] = {
         "date_evaluation": date.isoformat(),
@@ -780,6 +789,18 @@ def _faits(
         })
     # Groups left empty (nothing known) are dropped.
     return {cle: valeur for cle, valeur in faits.items() if valeur != {}}
+
+
+def _politique(nb_personnes_surface: int, p: Parametres) -> dict[str, Any]:
+    """The local policy facts: alert thresholds, and the rooms band for the household size."""
+    politique: dict[str, Any] = {
+        "taux_effort_alerte": float(p.valeur("politique.taux_effort_alerte")),
+        "reste_a_vivre_min_uc_jour": float(p.valeur("politique.reste_a_vivre_min_uc_jour")),
+    }
+    bande = bande_typologie(nb_personnes_surface, p)
+    if bande is not None:
+        politique["typologie_pieces_min"], politique["typologie_pieces_max"] = bande
+    return politique
 
 
 def _residence_reguliere(personnes: Sequence[Mapping[str, Any]]) -> str:

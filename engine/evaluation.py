@@ -78,37 +78,52 @@ class RegleCompilee:
             lit_une_liste=any((cat.definition(c) or {}).get("type") == "liste_str" for c in r.chemins),
         )
 
-    def ligne_trace(self, appliquee: bool, faits: Mapping[str, Any]) -> dict[str, Any]:
-        chemins = self.chemins
-        if len(chemins) == 1:
-            c = chemins[0]
-            v = faits.get(c)
-            valeurs = {c: v}
+
+# What the trace reads of a rule, as one tuple (one unpacking per line instead of attribute reads):
+# id, title, reference, the path (str) when it reads one fact or the paths (tuple), explanation when
+# applied, memo of explanations when not applied, the explanation function, reads a list.
+_InfoTrace = tuple[str, str, dict[str, Any], "str | tuple[str, ...]", str, dict[Any, str], Any, bool]
+
+
+def infos_trace(regles: Sequence[RegleCompilee]) -> tuple[_InfoTrace, ...]:
+    return tuple(
+        (r.id, r.titre, r.reference, r.chemins[0] if len(r.chemins) == 1 else r.chemins, r.remplie, r.memo,
+         r.explication, r.lit_une_liste)
+        for r in regles
+    )
+
+
+def tracer(infos: Sequence[_InfoTrace], appliquees: set[str] | frozenset[str], faits: Mapping[str, Any],
+           lignes: list[dict[str, Any]]) -> None:
+    """Append one trace line per rule of `infos`: applied or not, why, and the values it read."""
+    lire = faits.get
+    for rid, titre, reference, chemins, remplie, memo, explication, lit_une_liste in infos:
+        if type(chemins) is str:
+            v = lire(chemins)
+            valeurs = {chemins: v}
+            if rid in appliquees:
+                lignes.append({"regle": rid, "titre": titre, "reference": reference, "appliquee": True,
+                               "explication": remplie, "valeurs": valeurs})
+                continue
             cle: Any = (v,)
         else:
-            valeurs = {c: faits.get(c) for c in chemins}
+            valeurs = {c: lire(c) for c in chemins}
+            if rid in appliquees:
+                lignes.append({"regle": rid, "titre": titre, "reference": reference, "appliquee": True,
+                               "explication": remplie, "valeurs": valeurs})
+                continue
             cle = tuple(valeurs.values())
-        if appliquee:
-            explication = self.remplie
-        else:
-            # The explanation depends only on the values the rule reads: memoised per rule.
-            if self.lit_une_liste:
-                cle = tuple(tuple(v) if isinstance(v, list) else v for v in cle)
-            memo = self.memo
-            explication = memo.get(cle)
-            if explication is None:
-                explication = "Non appliquée : " + " ; ".join(self.explication(faits)) + "."
-                if len(memo) >= TAILLE_MEMO:
-                    memo.clear()
-                memo[cle] = explication
-        return {
-            "regle": self.id,
-            "titre": self.titre,
-            "reference": self.reference,
-            "appliquee": appliquee,
-            "explication": explication,
-            "valeurs": valeurs,
-        }
+        # The explanation depends only on the values the rule reads: memoised per rule.
+        if lit_une_liste:
+            cle = tuple(tuple(x) if isinstance(x, list) else x for x in cle)
+        texte = memo.get(cle)
+        if texte is None:
+            texte = "Non appliquée : " + " ; ".join(explication(faits)) + "."
+            if len(memo) >= TAILLE_MEMO:
+                memo.clear()
+            memo[cle] = texte
+        lignes.append({"regle": rid, "titre": titre, "reference": reference, "appliquee": False,
+                       "explication": texte, "valeurs": valeurs})
 
 
 class Moteur:
@@ -120,6 +135,9 @@ class Moteur:
         cat = regl.catalogue
         self.regles = tuple(RegleCompilee.depuis(r, cat, r.reference.en_json()) for r in regl.regles_en_vigueur(date))
         self.rang_regle = {r.id: i for i, r in enumerate(self.regles)}
+        self.trace_regles = infos_trace(self.regles)
+        # grid id → (its compiled criteria, their trace infos)
+        self.traces_grilles: dict[str, tuple[tuple[RegleCompilee, ...], tuple[_InfoTrace, ...]]] = {}
         self.grilles: dict[str, tuple[Grille, tuple[RegleCompilee, ...]]] = {}
         groupes: dict[str, list[tuple[str, dict[str, Any], Sequence[str]]]] = {
             GROUPE_REGLES: [(r.id, r.condition, r.chemins) for r in regl.regles_en_vigueur(date)]
@@ -127,6 +145,8 @@ class Moteur:
         for g in regl.grilles_en_vigueur(date):
             ref = g.reference.en_json()
             self.grilles[g.epci] = (g, tuple(RegleCompilee.depuis(c, cat, ref) for c in g.criteres))
+            criteres = self.grilles[g.epci][1]
+            self.traces_grilles[g.id] = (criteres, infos_trace(criteres))
             groupes[_groupe_grille(g)] = [(c.id, c.condition, c.chemins) for c in g.criteres]
         self.durable = MoteurDurable(groupes)
 
@@ -372,8 +392,12 @@ def assembler(
             "alertes": [c for c in resultat["alertes"]],
         }
     if trace:
-        lignes = [r.ligne_trace(r.id in appliquees, faits) for r in m.regles]
+        lignes: list[dict[str, Any]] = []
+        tracer(m.trace_regles, appliquees, faits, lignes)
         if grille_et_criteres is not None:
-            lignes.extend(c.ligne_trace(c.id in appliquees, faits) for c in grille_et_criteres[1])
+            grille, criteres = grille_et_criteres
+            connus = m.traces_grilles.get(grille.id)
+            infos = connus[1] if connus is not None and connus[0] is criteres else infos_trace(criteres)
+            tracer(infos, appliquees, faits, lignes)
         resultat["trace"] = lignes
     return resultat

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -29,6 +29,7 @@ _CLES_PARAMETRE = {
 _CLES_PERIODE = {"debut", "fin", "valeur", "reference", "a_verifier", "note"}
 _LEGIFRANCE = "https://www.legifrance.gouv.fr/"
 FINANCEMENTS = ("PLAI", "PLUS", "PLS")
+TAILLE_MEMO = 65536  # computations memorised per date (`Parametres.memorise`)
 ZONES = ("paris_limitrophes", "idf_hors_paris", "autres_regions")
 
 
@@ -482,11 +483,12 @@ class ReferentielParametres:
     def __init__(self, definitions: dict[str, DefinitionParametre], fichiers: tuple[Path, ...]):
         self.definitions = definitions
         self.fichiers = fichiers
-        self._par_date: dict[dt.date, dict[str, tuple[DefinitionParametre, Periode]]] = {}
+        # date → (values in force, memo of computations on them shared by every evaluation at that date)
+        self._par_date: dict[dt.date, tuple[dict[str, tuple[DefinitionParametre, Periode]], dict[Any, Any]]] = {}
 
     def a_la_date(self, date: dt.date) -> Parametres:
-        en_vigueur = self._par_date.get(date)
-        if en_vigueur is None:
+        table = self._par_date.get(date)
+        if table is None:
             en_vigueur = {}
             for chemin, definition in self.definitions.items():
                 periode = definition.periode_a(date)
@@ -494,8 +496,8 @@ class ReferentielParametres:
                     en_vigueur[chemin] = (definition, periode)
             if len(self._par_date) > 64:
                 self._par_date.clear()
-            self._par_date[date] = en_vigueur
-        return Parametres(date, en_vigueur)
+            table = self._par_date[date] = (en_vigueur, {})
+        return Parametres(date, *table)
 
 
 def charger_referentiel(racine: str | Path | None = None) -> ReferentielParametres:
@@ -578,15 +580,36 @@ class Parametres:
     `Parametres` can serve many evaluations.
     """
 
-    __slots__ = ("date", "_en_vigueur", "_a_verifier")
+    __slots__ = ("date", "_en_vigueur", "_a_verifier", "_memo")
 
-    def __init__(self, date: dt.date, en_vigueur: dict[str, tuple[DefinitionParametre, Periode]]):
+    def __init__(self, date: dt.date, en_vigueur: dict[str, tuple[DefinitionParametre, Periode]],
+                 memo: dict[Any, Any] | None = None):
         self.date = date
         self._en_vigueur = en_vigueur
         self._a_verifier: dict[str, None] = {}
+        self._memo = {} if memo is None else memo
 
     def suivi(self) -> Parametres:
-        return Parametres(self.date, self._en_vigueur)
+        return Parametres(self.date, self._en_vigueur, self._memo)
+
+    def memorise(self, cle: Any, calcul: Callable[[Parametres], Any]) -> Any:
+        """`calcul(p)`, computed once per date for `cle` and shared (the result must not be mutated).
+
+        `calcul` reads the parameters through the `Parametres` it is given; the « à vérifier » ones
+        it read are recorded on this one at every call, as if it had read them itself. An exception
+        is not memorised.
+        """
+        entree = self._memo.get(cle)
+        if entree is None:
+            temoin = Parametres(self.date, self._en_vigueur, self._memo)
+            entree = (calcul(temoin), tuple(temoin._a_verifier))
+            if len(self._memo) >= TAILLE_MEMO:
+                self._memo.clear()
+            self._memo[cle] = entree
+        valeur, lus = entree
+        for chemin in lus:
+            self._a_verifier[chemin] = None
+        return valeur
 
     def existe(self, chemin: str) -> bool:
         return chemin in self._en_vigueur

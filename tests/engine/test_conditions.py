@@ -67,6 +67,16 @@ def test_les_faits_absents_vides_ou_non_numeriques_sont_retires() -> None:
     assert evaluer({"fait": "demande.motifs", "op": "not_exists"}, faits_plats(faits))
 
 
+def test_les_faits_imbriques_sur_plusieurs_niveaux_sont_aplatis_dans_l_ordre() -> None:
+    faits = {
+        "a": {"b": {"c": 1, "d": None}, "e": float("inf"), "f": [Decimal("2.50"), None], "g": {}, "h": True},
+        "i": {"j": dt.date(2026, 1, 2), "k": {"l": {"m": "x"}}},
+        "n": -float("inf"),
+    }
+    plats = faits_plats(faits)
+    assert list(plats.items()) == [("a.b.c", 1), ("a.f", [2.5]), ("a.h", True), ("i.j", "2026-01-02"), ("i.k.l.m", "x")]
+
+
 @pytest.mark.parametrize("nom", ["kind", "sid", "id"])
 def test_un_nom_reserve_est_refuse(nom: str) -> None:
     with pytest.raises(ValueError, match="réservé"):

@@ -140,6 +140,29 @@ def test_seuls_les_parametres_a_verifier_lus_sont_enregistres_et_chaque_suivi_a_
     assert cellule.statut == "DERIVED_UNVERIFIED" and "IRL" in cellule.note
 
 
+def test_un_calcul_memorise_a_une_date_enregistre_ses_parametres_a_verifier_a_chaque_usage():
+    calculs = []
+
+    def plai_et_plus(q):
+        calculs.append(1)
+        return q.valeur("plafonds.plai.categorie_3.autres_regions") + q.valeur("plafonds.plus.categorie_3.autres_regions")
+
+    date = dt.date(2026, 6, 15)
+    premier = parametres_a_la_date(date).suivi()
+    total = premier.memorise(("essai", "plai_et_plus"), plai_et_plus)
+    assert premier.a_verifier_utilises == ("plafonds.plai.categorie_3.autres_regions",)
+    second = parametres_a_la_date(date).suivi()
+    assert second.memorise(("essai", "plai_et_plus"), plai_et_plus) == total
+    assert calculs == [1]  # computed once for the date, recorded on each record
+    assert second.a_verifier_utilises == ("plafonds.plai.categorie_3.autres_regions",)
+    autre_date = parametres_a_la_date(dt.date(2025, 6, 15)).suivi()
+    autre_date.memorise(("essai", "plai_et_plus"), plai_et_plus)
+    assert calculs == [1, 1]  # another date, another table
+    with pytest.raises(ParametreIntrouvable):
+        premier.memorise(("essai", "absent"), lambda q: q.valeur("plafonds.plus.categorie_1.nulle_part"))
+    assert ("essai", "absent") not in premier._memo
+
+
 def test_les_cellules_derived_unverified_et_seulement_elles_sont_a_verifier():
     referentiel = charger_referentiel()
     for ligne in _lignes(CSV_PLAFONDS):
