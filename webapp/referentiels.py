@@ -28,3 +28,10 @@ def situations_prioritaires() -> dict[str, dict]:
 
 def situations_sensibles() -> frozenset[str]:
     return frozenset(code for code, s in situations_prioritaires().items() if s.get("sensible"))
+
+
+@cache
+def motifs_sensibles() -> frozenset[str]:
+    """SNE motif codes that reveal a sensitive fact (rules/referentiels/motifs_sensibles.yaml)."""
+    with open(RACINE / "rules" / "referentiels" / "motifs_sensibles.yaml", encoding="utf-8") as f:
+        return frozenset(yaml.safe_load(f)["motifs_sensibles"])

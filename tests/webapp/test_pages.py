@@ -54,6 +54,7 @@ def monde(sessions):
         dossier["situations"].append({"code": "PRIO_VIOLENCES_COUPLE", "verifiee": True, "date_verification": dt.date(2026, 1, 2), "verifiee_par": "CIDFF"})
         dossier["personnes"][0]["handicap"] = {"cmi_invalidite": True, "details": "Sclérose en plaques"}
         dossier["personnes"][0]["nom"] = "<script>alert(1)</script>"
+        dossier["motifs"] = ["06", "09"]
         enregistrer_dossier(s, dossier, acteur="test")
 
 
@@ -81,9 +82,11 @@ def test_les_faits_sensibles_ne_sont_montres_qu_aux_roles_qui_en_ont_besoin(engi
     charge = client_de(engine, "charge1").get("/demandes/0591125000123A").get_data(as_text=True)
     assert "violences au sein du couple" in charge
     assert "Sclérose en plaques" in charge
+    assert "Violences familiales" in charge
     for ident in ("membre1", "lecteur1", "epci"):
         page = client_de(engine, ident).get("/demandes/0591125000123A").get_data(as_text=True)
         assert "violences" not in page.lower()
+        assert "motif protégé" in page
         assert "Sclérose" not in page
         assert "Situation protégée" in page
 

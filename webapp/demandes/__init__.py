@@ -10,7 +10,7 @@ from ..horloge import aujourd_hui
 from ..models import Demande, Personne, RolePersonne, StatutDemande
 from ..pagination import paginer
 from ..pseudonymisation import vue_pseudonymisee
-from ..referentiels import listes_sne, situations_prioritaires, situations_sensibles
+from ..referentiels import listes_sne, motifs_sensibles, situations_prioritaires, situations_sensibles
 from ..services.dossiers import charger_demande
 from .evaluation import vue_evaluation
 
@@ -60,6 +60,7 @@ def fiche(numero_unique: str):
         demande=demande,
         situations=situations,
         montrer_sensible=montrer_sensible,
+        motifs_sensibles=motifs_sensibles(),
         codes=listes_sne(),
         date_reference=aujourd_hui(),
         evaluation=vue_evaluation(session, demande, aujourd_hui(), montrer_sensible),

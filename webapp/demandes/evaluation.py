@@ -31,7 +31,7 @@ from engine.yaml_strict import ErreurRegles
 
 from ..filtres import libelle_regle, nombre
 from ..models import Demande
-from ..referentiels import situations_prioritaires, situations_sensibles
+from ..referentiels import motifs_sensibles, situations_prioritaires, situations_sensibles
 from ..services.dossiers import dossier_depuis_demande
 from ..services.position import ErreurPosition, position
 
@@ -40,6 +40,7 @@ MASQUE_TITRE = "Règle relative à une situation protégée"
 MASQUE_CRITERE = "Critère relatif à une situation protégée"
 MASQUE_SITUATION = "Situation protégée (accès restreint)"
 MASQUE_DETAIL = "Détail réservé aux rôles habilités à connaître les situations protégées."
+MASQUE_MOTIF = "motif protégé"
 
 # In the order the fiche shows them (the cotation grids come after the DALO and Logement d'abord).
 DOMAINES = {
@@ -86,9 +87,15 @@ def _sensibilites(version: str) -> dict[str, Sensibilite]:
     resultat: dict[str, Sensibilite] = {}
     r = reglement()
     elements: list[Any] = list(r.regles) + [c for g in r.grilles for c in g.criteres]
+    motifs = motifs_sensibles()
     for e in elements:
         codes = [c for c in (_code_situation(ch) for ch in e.chemins) if c is not None]
         lus = [c for c in codes if c in sensibles]
+        # A condition on a sensitive motif of the demande (violences, santé, handicap) reads a sensitive fact.
+        motifs_lus = [m for m in _valeurs_de(e.condition, "demande.motifs") if m in motifs]
+        if motifs_lus:
+            codes.append("motif")
+            lus.append("motif")
         effet = (getattr(e, "effet", None) or {}).get("code")
         effet_sensible = effet in sensibles
         resultat[e.id] = Sensibilite(
@@ -96,6 +103,34 @@ def _sensibilites(version: str) -> dict[str, Sensibilite]:
             titre_sensible=effet_sensible or (bool(codes) and len(lus) == len(codes)),
         )
     return resultat
+
+
+def _valeurs_de(condition: Any, fait: str) -> list[str]:
+    """Every constant a condition compares the fact `fait` (or its items) with."""
+    def constantes(c: Any) -> list[str]:
+        if isinstance(c, dict):
+            trouvees = [str(v) for v in (c["valeur"] if isinstance(c.get("valeur"), list) else [c.get("valeur")])
+                        if v is not None]
+            return trouvees + [x for v in c.values() if isinstance(v, (dict, list)) for x in constantes(v)]
+        if isinstance(c, list):
+            return [x for v in c for x in constantes(v)]
+        return []
+
+    if isinstance(condition, dict):
+        if condition.get("fait") == fait:
+            return constantes(condition)
+        return [x for v in condition.values() for x in _valeurs_de(v, fait)]
+    if isinstance(condition, list):
+        return [x for v in condition for x in _valeurs_de(v, fait)]
+    return []
+
+
+def masquer_motifs(valeur: Any, voit_sensible: bool) -> Any:
+    """The demande's motifs with the sensitive ones replaced, for roles that may not see them."""
+    if voit_sensible or not isinstance(valeur, (list, tuple)):
+        return valeur
+    sensibles = motifs_sensibles()
+    return [MASQUE_MOTIF if str(m) in sensibles else m for m in valeur]
 
 
 def sensibilite(regle_id: str, version: str | None = None) -> Sensibilite:
@@ -150,7 +185,8 @@ def ligne_trace(ligne: dict[str, Any], voit_sensible: bool, catalogue, version: 
         "masquee": masquee,
         "explication": MASQUE_DETAIL if masquee else explication_en_clair(ligne["explication"]),
         "valeurs": None if masquee else [
-            {"chemin": c, "libelle": _libelles_situations(catalogue.libelle(c)), "valeur": texte_valeur(v)}
+            {"chemin": c, "libelle": _libelles_situations(catalogue.libelle(c)),
+             "valeur": texte_valeur(masquer_motifs(v, voit_sensible) if c == "demande.motifs" else v)}
             for c, v in ligne["valeurs"].items()
         ],
     }
