@@ -142,3 +142,26 @@ def test_sans_jeton_csrf_la_creation_est_refusee(engine, demo, sessions):
     data = formulaire_seance(c)
     data.pop("csrf_token")
     assert c.post("/preparation/seances/nouvelle", data=data).status_code == 400
+
+
+def test_les_priorites_et_criteres_proteges_sont_masques_dans_les_propositions():
+    from webapp.demandes.evaluation import MASQUE_CRITERE, MASQUE_SITUATION, masquer_proposition
+    from engine.version import version_regles
+
+    proposition = {
+        "version_regles": version_regles(),
+        "candidats": [{
+            "rang": 1,
+            "priorites": [{"code": "PRIO_VIOLENCES_COUPLE", "libelle": "Personne victime de violences au sein du couple"},
+                          {"code": "PRIO_SANS_LOGEMENT", "libelle": "Personne dépourvue de logement"}],
+            "cotation": {"detail": [{"critere": "mel_demonstration.violences_familiales", "rubrique": "urgence", "points": 8},
+                                    {"critere": "mel_demonstration.anciennete", "rubrique": "anciennete", "points": 3}]},
+        }],
+    }
+    masquee = masquer_proposition(proposition, voit_sensible=False)
+    (c,) = masquee["candidats"]
+    assert [p["libelle"] for p in c["priorites"]] == [MASQUE_SITUATION, "Personne dépourvue de logement"]
+    assert c["cotation"]["detail"][0] == {"critere": None, "libelle": MASQUE_CRITERE, "rubrique": "urgence", "points": 8}
+    assert c["cotation"]["detail"][1]["critere"] == "mel_demonstration.anciennete"
+    assert "violences" not in str(masquee).lower()
+    assert masquer_proposition(proposition, voit_sensible=True) is proposition

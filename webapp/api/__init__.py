@@ -5,7 +5,7 @@ call the services of the web app and the CLI (no rule and no write is implemente
 
     POST  /api/v1/evaluations                 engine.evaluation.evaluer (same JSON as `caleol evaluate`)
     GET   /api/v1/demandes                    the shared file, paginated, filtered
-    POST  /api/v1/demandes                    services.dossiers.enregistrer_dossier (creation)
+    POST  /api/v1/demandes                    services.evaluations.enregistrer_et_reevaluer (creation, evaluated at once)
     GET   /api/v1/demandes/{numero_unique}    one dossier, masked for the role
     PATCH /api/v1/demandes/{numero_unique}    JSON merge patch, then the whole dossier validated
     POST  /api/v1/demandes/import-sne         sne.service.importer_contenus (`caleol import-sne`)

@@ -1,6 +1,6 @@
 """Demandes of the shared file: list, read, create, amend (JSON merge patch), import an SNE file.
 
-Writes go through the services of the web app and the CLI: `enregistrer_dossier` (one audit entry
+Writes go through the services of the web app and the CLI: `enregistrer_et_reevaluer` (one audit entry
 per demande written) and the SNE import `importer_contenus` (the `caleol import-sne` service, one
 audit entry per import). A dossier is validated whole by `charger_dossier` before anything is written.
 Who: every role reads; the chargé(e) d'attribution writes. What is shown: the vue pseudonymisée
@@ -22,7 +22,8 @@ from ..models import Demande, Role
 from ..pseudonymisation import pseudonymisation_forcee
 from ..referentiels import situations_sensibles
 from ..schemas import ErreurValidation, charger_dossier
-from ..services.dossiers import charger_demande, dossier_depuis_demande, empreinte, en_json, enregistrer_dossier
+from ..services.dossiers import charger_demande, dossier_depuis_demande, empreinte, en_json
+from ..services.evaluations import enregistrer_et_reevaluer
 from .erreurs import invalide, refuser
 from .jetons import acces, utilisateur_courant
 from .outils import lire_json, paginer, repondre
@@ -133,7 +134,7 @@ def creer():
     if charger_demande(session, dossier["numero_unique"]) is not None:
         refuser(409, f"La demande {dossier['numero_unique']} existe déjà : modifiez-la avec PATCH.",
                 {"numero_unique": ["Numéro unique déjà enregistré."]})
-    enregistrer_dossier(session, dossier, acteur=u.identifiant, action="demande.creer_api")
+    enregistrer_et_reevaluer(session, dossier, acteur=u.identifiant, action="demande.creer_api")
     session.commit()
     return repondre(vue_demande(dossier), 201, {
         "Location": url_for("api_demandes.lire", numero_unique=dossier["numero_unique"]), "ETag": _etag(dossier)})
@@ -196,7 +197,7 @@ def modifier(numero_unique):
         dossier = charger_dossier(fusion)
     except ErreurValidation as exc:
         invalide(exc.erreurs)
-    enregistrer_dossier(session, dossier, acteur=u.identifiant, action="demande.modifier_api")
+    enregistrer_et_reevaluer(session, dossier, acteur=u.identifiant, action="demande.modifier_api")
     session.commit()
     return repondre(vue_demande(dossier), headers={"ETag": _etag(dossier)})
 

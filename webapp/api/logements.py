@@ -19,6 +19,7 @@ from ..auth.perimetre import filtrer_logements
 from ..horloge import aujourd_hui
 from ..models import Logement, Residence, Role
 from ..services.apl import EstimateurApl
+from ..demandes.evaluation import masquer_proposition
 from ..services.propositions import ErreurProposition, proposer
 from .erreurs import invalide, refuser
 from .jetons import acces, utilisateur_courant
@@ -95,4 +96,4 @@ def propositions(logement_id, date):
         invalide({"logement_id": [str(exc)]})
     # A read: whatever the estimator cached stays out of the database (rolled back at teardown).
     session.rollback()
-    return repondre(resultat)
+    return repondre(masquer_proposition(resultat, utilisateur_courant().voit_donnees_sensibles))

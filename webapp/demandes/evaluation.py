@@ -287,3 +287,28 @@ def vue_evaluation(session: Session, demande: Demande, date: dt.date, voit_sensi
         "position": pos,
         "erreur_position": erreur_position,
     }
+
+
+def masquer_proposition(proposition: dict[str, Any], voit_sensible: bool) -> dict[str, Any]:
+    """A proposal (webapp.services.propositions.proposer) as a role may see it: the priorities and
+    cotation criteria that reveal a protected situation are replaced by neutral labels."""
+    if voit_sensible:
+        return proposition
+    sensibles = situations_sensibles()
+    version = proposition.get("version_regles")
+    candidats = []
+    for c in proposition.get("candidats", []):
+        c = dict(c)
+        c["priorites"] = [
+            {**p, "code": None, "libelle": MASQUE_SITUATION} if p.get("code") in sensibles else p
+            for p in c.get("priorites", [])
+        ]
+        cotation = dict(c.get("cotation") or {})
+        cotation["detail"] = [
+            {**d, "critere": None, "libelle": MASQUE_CRITERE}
+            if sensibilite(d.get("critere") or "", version).titre_sensible else d
+            for d in cotation.get("detail", [])
+        ]
+        c["cotation"] = cotation
+        candidats.append(c)
+    return {**proposition, "candidats": candidats}

@@ -15,6 +15,7 @@ from .. import get_session
 from ..auth import role_requis
 from ..horloge import aujourd_hui
 from ..models import Commission, ModeSeance, PointOrdreDuJour, Role, Seance, StatutSeance, TypeOrganisation
+from ..demandes.evaluation import masquer_proposition
 from ..services import decisions as svc_decisions
 from ..services import preparation as svc
 from ..services.apl import EstimateurApl
@@ -166,7 +167,7 @@ def propositions(seance_id: int, logement_id: int):
         PointOrdreDuJour.seance_id == seance.id, PointOrdreDuJour.logement_id == logement_id)).one_or_none()
     if point is None:
         abort(404)
-    p = point.proposition
+    p = masquer_proposition(point.proposition, current_user.voit_donnees_sensibles)
     score_max = max([float(c["score"]) for c in p["candidats"]] + [1.0])
     return render_template("preparation/propositions.html", seance=seance, point=point, p=p,
                            score_max=score_max, criteres=criteres_publies())
