@@ -11,7 +11,15 @@ normalised facts against them:
 * rulesets (shards) hold at most `TAILLE_SHARD` weight, the weight of a rule being the number of
   alternatives of its condition once developed (each `$or` branch counted, conservatively);
 * a rule fires once per matching alternative of its `$or`: ids are de-duplicated;
-* one state id per evaluation, deleted in `finally` in every shard asserted;
+* the state (sid) of a ruleset, in the default `leger` glue, is reused from one evaluation to the
+  next and holds at most the fact being evaluated: each evaluation asserts its fact with a fresh
+  `id`, runs the actions, then retracts it; on any failure the state is deleted, and the next
+  evaluation starts from a new one. Creating a state costs about 8 KB of zeroed memory per rule of
+  the ruleset (`createStateNode`, state.c), which evicted the evaluation's own data from the CPU
+  caches at every call. Rules test one fact each (no join), so a fact can never meet another; the
+  tests check that no fact stays between evaluations. With `etat="par_evaluation"` (and with the
+  `standard` glue) each evaluation has its own state id, deleted in `finally` in every shard asserted
+  (DURABLE_RULES.md §3.1), which the tests compare with;
 * an exception raised inside an action is re-raised (durable stores it in `state['exception']`);
 * definitions are deep-copied before registration (durable deletes `run` from them);
 * facts are normalised (None, NaN and empty lists absent) and projected on the paths each shard
@@ -52,6 +60,7 @@ from .encodage import encodeur_json
 TAILLE_SHARD = 50
 PRIORITE_CATCH_ALL = 65000
 NOM_CATCH_ALL = "_vu"
+SID_REUTILISE = "caleol"  # never a per-evaluation sid (those are numbers)
 DISCRIMINANT = {"kind": "candidat"}
 
 _DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "ne": "$neq"}
@@ -201,16 +210,21 @@ class MoteurDurable:
     """
 
     def __init__(self, groupes: Mapping[str, Sequence[tuple[str, Mapping[str, Any], Sequence[str]]]], *,
-                 prefixe: str = "caleol", glue: str = "leger", forme: str = "plate"):
+                 prefixe: str = "caleol", glue: str = "leger", forme: str = "plate", etat: str | None = None):
         """groupes: name → [(rule id, condition, fact paths it reads)]; glue: `leger` or `standard`;
         forme: facts written `plate` (dotted keys, default) or `imbriquee` (nested objects, the
-        reference form the tests compare with)."""
+        reference form the tests compare with); etat: `reutilise` (default of the `leger` glue) or
+        `par_evaluation` (the only one of the `standard` glue)."""
         if glue not in ("leger", "standard"):
             raise ValueError(f"glue inconnue : {glue}")
         if forme not in ("plate", "imbriquee"):
             raise ValueError(f"forme de faits inconnue : {forme}")
+        etat = etat or ("reutilise" if glue == "leger" else "par_evaluation")
+        if etat not in ("reutilise", "par_evaluation") or (etat == "reutilise" and glue != "leger"):
+            raise ValueError(f"état inconnu ou impossible avec la glue {glue} : {etat}")
         self.glue = glue
         self.imbrique = forme == "imbriquee"
+        self.etat_reutilise = etat == "reutilise"
         self._verrou = threading.Lock()
         self._sids = itertools.count(1)
         self._courant: list[str] = []
@@ -258,6 +272,9 @@ class MoteurDurable:
 
     def appliquees(self, faits: Mapping[str, Any], groupes: Iterable[str]) -> list[str]:
         """Ids of the rules of `groupes` whose condition holds on the flat normalised `faits`."""
+        if self.etat_reutilise:
+            with self._verrou:
+                return self._appliquees_etat_reutilise(faits, groupes)
         with self._verrou:
             sid = str(next(self._sids))
             self._courant = trouvees = []
@@ -272,7 +289,7 @@ class MoteurDurable:
                         fait["sid"] = sid
                         assertes.append(shard.nom)
                         if self.glue == "leger":
-                            self._asserter_leger(shard, fait, trouvees)
+                            self._asserter_leger(shard, json_fait(fait), trouvees)
                             continue
                         try:
                             # Host.assert_fact, with our JSON text (no exponent) for the C parser
@@ -299,12 +316,48 @@ class MoteurDurable:
             # A rule fires once per alternative ($or branch) that matches: keep each id once.
             return list(dict.fromkeys(trouvees))
 
+    def _appliquees_etat_reutilise(self, faits: Mapping[str, Any], groupes: Iterable[str]) -> list[str]:
+        """`appliquees` in each shard's reused state: assert the fact, run the actions, retract it."""
+        trouvees: list[str] = []
+        for groupe in groupes:
+            for shard in self.shards[groupe]:
+                fait = {c: faits[c] for c in shard.chemins if c in faits}
+                if self.imbrique:
+                    fait = _imbriquer(fait)
+                fait["kind"] = DISCRIMINANT["kind"]
+                fait["sid"] = SID_REUTILISE
+                fait["id"] = next(self._sids)
+                texte = json_fait(fait)
+                retire = False
+                try:
+                    self._asserter_leger(shard, texte, trouvees)
+                    retire = durable_rules_engine.retract_fact(shard.handle, texte)[0] == 0
+                except durable_rules_engine.error as exc:
+                    raise ErreurMoteur(f"durable_rules n'a pas retiré le fait ({shard.nom}) : {exc}") from None
+                finally:
+                    if not retire:
+                        _effacer_etat(shard)
+        # A rule fires once per alternative ($or branch) that matches: keep each id once.
+        return list(dict.fromkeys(trouvees))
+
+    def faits_en_memoire(self) -> int:
+        """Facts held by the reused states (0 between two evaluations)."""
+        total = 0
+        with self._verrou:
+            for shards in self.shards.values():
+                for shard in shards:
+                    try:
+                        total += len(json.loads(durable_rules_engine.get_facts(shard.handle, SID_REUTILISE)))
+                    except durable_rules_engine.error:  # no state (yet, or deleted): error 309
+                        pass
+        return total
+
     @staticmethod
-    def _asserter_leger(shard: _Shard, fait: dict[str, Any], trouvees: list[str]) -> None:
+    def _asserter_leger(shard: _Shard, texte: str, trouvees: list[str]) -> None:
         """assert_fact, then run the action loop of durable's glue, recording each action's name."""
         h = shard.handle
         try:
-            resultat = durable_rules_engine.assert_fact(h, json_fait(fait))
+            resultat = durable_rules_engine.assert_fact(h, texte)
             if resultat[0] == 1:  # pragma: no cover - the catch-all rule always matches
                 raise ErreurMoteur(f"fait non traité par {shard.nom}")
             etat = resultat[1]
@@ -330,6 +383,14 @@ class MoteurDurable:
 
 def _rien(c) -> None:
     return None
+
+
+def _effacer_etat(shard: _Shard) -> None:
+    """Delete the reused state of `shard` (the next evaluation starts from a new one)."""
+    try:
+        durable_rules_engine.delete_state(shard.handle, SID_REUTILISE)
+    except durable_rules_engine.error:  # no state to delete (error 309)
+        pass
 
 
 def _imbriquer(plats: Mapping[str, Any]) -> dict[str, Any]:

@@ -57,13 +57,18 @@ FAITS = [
 ]
 
 
-@pytest.fixture(scope="module", params=[("leger", "plate"), ("standard", "plate"), ("leger", "imbriquee"), ("standard", "imbriquee")])
+@pytest.fixture(scope="module", params=[
+    ("leger", "plate", "reutilise"), ("leger", "plate", "par_evaluation"), ("standard", "plate", "par_evaluation"),
+    ("leger", "imbriquee", "reutilise"), ("standard", "imbriquee", "par_evaluation"),
+])
 def moteur(request):
-    # both ways of running durable's action loop, with flat or nested facts, must give the same answers
-    glue, forme = request.param
+    # both ways of running durable's action loop, with flat or nested facts, in a reused state or in
+    # one state per evaluation, must give the same answers
+    glue, forme, etat = request.param
     m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]},
-                      prefixe=f"test.{glue}.{forme}", glue=glue, forme=forme)
+                      prefixe=f"test.{glue}.{forme}.{etat}", glue=glue, forme=forme, etat=etat)
     yield m
+    assert m.faits_en_memoire() == 0
     m.fermer()
 
 
@@ -191,3 +196,35 @@ def test_une_glue_ou_une_forme_de_faits_inconnue_est_refusee() -> None:
         MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="glue.inconnue", glue="rapide")
     with pytest.raises(ValueError, match="forme de faits inconnue"):
         MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="forme.inconnue", forme="aplatie")
+
+
+def test_l_etat_reutilise_ne_garde_aucun_fait_entre_deux_evaluations() -> None:
+    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe="reutilise")
+    assert m.etat_reutilise and m.faits_en_memoire() == 0
+    for faits in FAITS * 3:
+        attendu = sorted(rid for rid, cond in CONDITIONS.items() if compiler(cond)(faits))
+        assert sorted(m.appliquees(faits, ["t"])) == attendu, faits
+        assert m.faits_en_memoire() == 0
+    m.fermer()
+
+
+def test_apres_un_fait_refuse_l_etat_reutilise_repart_de_zero() -> None:
+    chemins = [f"a.p{i}" for i in range(300)]
+    m = MoteurDurable({"u": [("u.beaucoup_champs", {"fait": "a.p0", "op": "eq", "valeur": 1}, chemins)]}, prefixe="reutilise.refus")
+    assert m.appliquees({"a.p0": 1}, ["u"]) == ["u.beaucoup_champs"]
+    with pytest.raises(ErreurMoteur):
+        m.appliquees({c: 1 for c in chemins}, ["u"])
+    assert m.faits_en_memoire() == 0
+    assert m.appliquees({"a.p0": 1}, ["u"]) == ["u.beaucoup_champs"]
+    assert m.appliquees({"a.p0": 2}, ["u"]) == []
+    assert m.faits_en_memoire() == 0
+    m.fermer()
+
+
+def test_la_glue_standard_n_a_qu_un_etat_par_evaluation() -> None:
+    cond = {"fait": "a.n", "op": "eq", "valeur": 1}
+    with pytest.raises(ValueError, match="état"):
+        MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="standard.reutilise", glue="standard", etat="reutilise")
+    m = MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="standard.defaut", glue="standard")
+    assert not m.etat_reutilise
+    m.fermer()

@@ -65,7 +65,8 @@ def faits_generes(draw) -> dict[str, Any]:
 @cache
 def _glue_standard() -> MoteurDurable:
     """The same rulebook run the reference way: durable's own Python glue (Closures and named
-    actions) on nested facts (the engine's default is the light glue on flat dotted keys)."""
+    actions) on nested facts, one state per evaluation (the engine's default is the light glue on
+    flat dotted keys, in a reused state)."""
     m = moteur_a_la_date(DATE)
     groupes = {"regles": [(r.id, r.condition, r.chemins) for r in reglement().regles_en_vigueur(DATE)]}
     for g, _ in m.grilles.values():
