@@ -410,7 +410,21 @@ def evaluer(cond: Mapping[str, Any], faits: Faits) -> bool:
 # --------------------------------------------------------------------------- explanation
 
 
+_TEXTES_NOMBRES: dict[float, str] = {}  # float → its French text (amounts and ceilings repeat)
+
+
 def _fmt(v: Any) -> str:
+    if type(v) is float:
+        texte = _TEXTES_NOMBRES.get(v)
+        if texte is None:
+            if v.is_integer():
+                texte = f"{int(v):,}".replace(",", "\u202f")
+            else:
+                texte = f"{v:,.4f}".rstrip("0").rstrip(".").replace(",", "\u202f").replace(".", ",")
+            if len(_TEXTES_NOMBRES) >= 65536:
+                _TEXTES_NOMBRES.clear()
+            _TEXTES_NOMBRES[v] = texte
+        return texte
     if isinstance(v, bool):
         return "vrai" if v else "faux"
     if isinstance(v, float):

@@ -264,9 +264,8 @@ def evaluer(
     aide = _aide(aide_logement)
     m = moteur_a_la_date(date)
     derivation = deriver(dossier, logement, date, parametres_a_la_date(date), aide_logement=aide)
-    faits = dict(derivation.faits)
-    faits["evaluation"] = {"contexte": contexte}
-    plats = faits_plats(faits)
+    plats = faits_plats(derivation.faits)
+    plats["evaluation.contexte"] = contexte  # the fact `evaluation: {contexte}`, last as before
     grille_et_criteres = m.grille(derivation.ressources.epci)
     grille = grille_et_criteres[0] if grille_et_criteres else None
     appliquees = m.appliquees(plats, grille, moteur)
