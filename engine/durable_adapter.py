@@ -11,15 +11,12 @@ normalised facts against them:
 * rulesets (shards) hold at most `TAILLE_SHARD` weight, the weight of a rule being the number of
   alternatives of its condition once developed (each `$or` branch counted, conservatively);
 * a rule fires once per matching alternative of its `$or`: ids are de-duplicated;
-* the state (sid) of a ruleset, in the default `leger` glue, is reused from one evaluation to the
-  next and holds at most the fact being evaluated: each evaluation asserts its fact with a fresh
-  `id`, runs the actions, then retracts it; on any failure the state is deleted, and the next
-  evaluation starts from a new one. Creating a state costs about 8 KB of zeroed memory per rule of
-  the ruleset (`createStateNode`, state.c), which evicted the evaluation's own data from the CPU
-  caches at every call. Rules test one fact each (no join), so a fact can never meet another; the
-  tests check that no fact stays between evaluations. With `etat="par_evaluation"` (and with the
-  `standard` glue) each evaluation has its own state id, deleted in `finally` in every shard asserted
-  (DURABLE_RULES.md §3.1), which the tests compare with;
+* one state id per evaluation, deleted in `finally` in every shard asserted (DURABLE_RULES.md §3.1
+  and §7: isolation, no 1 024-sid limit, flat memory). Option `etat="reutilise"` (the `leger` glue
+  only) keeps one state per ruleset instead: each evaluation asserts its fact with a fresh `id`, runs
+  the actions, then retracts it; on any failure the state is deleted and rebuilt. It saves the ~8 KB
+  per rule that creating a state zeroes (`createStateNode`, state.c), about 12 % of an evaluation;
+  rules test one fact each (no join), and the tests check that no fact stays between evaluations;
 * an exception raised inside an action is re-raised (durable stores it in `state['exception']`);
 * definitions are deep-copied before registration (durable deletes `run` from them);
 * facts are normalised (None, NaN and empty lists absent) and projected on the paths each shard
@@ -213,13 +210,15 @@ class MoteurDurable:
                  prefixe: str = "caleol", glue: str = "leger", forme: str = "plate", etat: str | None = None):
         """groupes: name → [(rule id, condition, fact paths it reads)]; glue: `leger` or `standard`;
         forme: facts written `plate` (dotted keys, default) or `imbriquee` (nested objects, the
-        reference form the tests compare with); etat: `reutilise` (default of the `leger` glue) or
-        `par_evaluation` (the only one of the `standard` glue)."""
+        reference form the tests compare with); etat: `par_evaluation` (default: one state id per
+        evaluation, deleted in `finally`, as DURABLE_RULES.md §7 prescribes) or `reutilise` (the
+        `leger` glue only: one state per ruleset, each fact retracted after its evaluation — about
+        12 % faster, kept as an option)."""
         if glue not in ("leger", "standard"):
             raise ValueError(f"glue inconnue : {glue}")
         if forme not in ("plate", "imbriquee"):
             raise ValueError(f"forme de faits inconnue : {forme}")
-        etat = etat or ("reutilise" if glue == "leger" else "par_evaluation")
+        etat = etat or "par_evaluation"
         if etat not in ("reutilise", "par_evaluation") or (etat == "reutilise" and glue != "leger"):
             raise ValueError(f"état inconnu ou impossible avec la glue {glue} : {etat}")
         self.glue = glue

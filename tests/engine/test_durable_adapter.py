@@ -199,7 +199,7 @@ def test_une_glue_ou_une_forme_de_faits_inconnue_est_refusee() -> None:
 
 
 def test_l_etat_reutilise_ne_garde_aucun_fait_entre_deux_evaluations() -> None:
-    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe="reutilise")
+    m = MoteurDurable({"t": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe="reutilise", etat="reutilise")
     assert m.etat_reutilise and m.faits_en_memoire() == 0
     for faits in FAITS * 3:
         attendu = sorted(rid for rid, cond in CONDITIONS.items() if compiler(cond)(faits))
@@ -210,7 +210,7 @@ def test_l_etat_reutilise_ne_garde_aucun_fait_entre_deux_evaluations() -> None:
 
 def test_apres_un_fait_refuse_l_etat_reutilise_repart_de_zero() -> None:
     chemins = [f"a.p{i}" for i in range(300)]
-    m = MoteurDurable({"u": [("u.beaucoup_champs", {"fait": "a.p0", "op": "eq", "valeur": 1}, chemins)]}, prefixe="reutilise.refus")
+    m = MoteurDurable({"u": [("u.beaucoup_champs", {"fait": "a.p0", "op": "eq", "valeur": 1}, chemins)]}, prefixe="reutilise.refus", etat="reutilise")
     assert m.appliquees({"a.p0": 1}, ["u"]) == ["u.beaucoup_champs"]
     with pytest.raises(ErreurMoteur):
         m.appliquees({c: 1 for c in chemins}, ["u"])
@@ -226,5 +226,12 @@ def test_la_glue_standard_n_a_qu_un_etat_par_evaluation() -> None:
     with pytest.raises(ValueError, match="état"):
         MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="standard.reutilise", glue="standard", etat="reutilise")
     m = MoteurDurable({"u": [("u.a_b", cond, ["a.n"])]}, prefixe="standard.defaut", glue="standard")
+    assert not m.etat_reutilise
+    m.fermer()
+
+
+def test_par_defaut_chaque_evaluation_a_son_propre_etat_supprime_ensuite() -> None:
+    # DURABLE_RULES.md §7: one state id per evaluation, deleted in `finally`.
+    m = MoteurDurable({"d": [(rid, cond, _chemins(cond)) for rid, cond in CONDITIONS.items()]}, prefixe="defaut")
     assert not m.etat_reutilise
     m.fermer()
