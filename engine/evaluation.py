@@ -257,6 +257,21 @@ def evaluer(
     trace: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a normalised dossier (and dwelling) at `date` with the rulebook in force; see module doc."""
+    return evaluer_detaille(dossier, logement, date, aide_logement, moteur=moteur, contexte=contexte, trace=trace)[0]
+
+
+def evaluer_detaille(
+    dossier: Mapping[str, Any],
+    logement: Mapping[str, Any] | None = None,
+    date: dt.date | None = None,
+    aide_logement: AideLogement | Decimal | float | None = None,
+    *,
+    moteur: str = "durable",
+    contexte: str = "demande",
+    trace: bool = True,
+) -> tuple[dict[str, Any], set[str], Derivation]:
+    """`evaluer`, plus what the contract leaves out: the ids of the rules and criteria that applied and
+    the derivation (the persisted evaluations of webapp store them)."""
     if date is None:
         raise ValueError("date de référence obligatoire (la date de la commission, ou aujourd'hui)")
     if contexte not in CONTEXTES:
@@ -271,7 +286,7 @@ def evaluer(
     appliquees = m.appliquees(plats, grille, moteur)
     resultat = assembler(m, derivation, plats, appliquees, grille_et_criteres, logement, trace=trace)
     resultat["empreinte_entree"] = empreinte_entree(dossier, logement, date, aide, contexte)
-    return resultat
+    return resultat, appliquees, derivation
 
 
 def assembler(

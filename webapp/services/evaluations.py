@@ -31,11 +31,8 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.conditions import faits_plats
-from engine.derivations import deriver
-from engine.evaluation import assembler, empreinte_entree, moteur_a_la_date
+from engine.evaluation import evaluer_detaille, moteur_a_la_date
 from engine.geo import charger_territoire
-from engine.parametres import parametres_a_la_date
 from engine.version import version_regles
 
 from ..audit import journaliser
@@ -62,21 +59,8 @@ PREFIXE_EMPREINTE = "sha256:"
 
 def evaluer_sans_logement(dossier: Mapping[str, Any], date: dt.date, *, moteur: str = "durable") -> tuple[dict[str, Any], list[str], int]:
     """The engine's evaluation (contract of engine.evaluation.evaluer, without the trace), the ids of the
-    rules and criteria that applied, and the number of persons counted for the surface.
-
-    Same steps as `engine.evaluation.evaluer`, kept visible here because the stored row needs what
-    the contract leaves out without the trace (the applied rule ids, the persons for the surface).
-    """
-    m = moteur_a_la_date(date)
-    derivation = deriver(dossier, None, date, parametres_a_la_date(date))
-    faits = dict(derivation.faits)
-    faits["evaluation"] = {"contexte": "demande"}
-    plats = faits_plats(faits)
-    grille_et_criteres = m.grille(derivation.ressources.epci)
-    grille = grille_et_criteres[0] if grille_et_criteres else None
-    appliquees = m.appliquees(plats, grille, moteur)
-    resultat = assembler(m, derivation, plats, appliquees, grille_et_criteres, None, trace=False)
-    resultat["empreinte_entree"] = empreinte_entree(dossier, None, date, None, "demande")
+    rules and criteria that applied, and the number of persons counted for the surface."""
+    resultat, appliquees, derivation = evaluer_detaille(dossier, None, date, moteur=moteur, trace=False)
     return resultat, sorted(appliquees), derivation.menage.nb_personnes_surface
 
 
