@@ -1,0 +1,25 @@
+"""offres reponses baux et radiations
+
+Revision ID: 0011o
+Revises: 0010j
+Create Date: 2026-11-27 19:00:00
+
+Issue 8.1-8.2: offres, réponses, conditions suspensives, signature du bail, radiation RADATT.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0011o"
+down_revision = "0010j"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
