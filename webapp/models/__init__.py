@@ -9,6 +9,7 @@ from .commission import (
     Decision,
     MembreSeance,
     ModeSeance,
+    NatureSeance,
     Seance,
     StatutSeance,
     TypeDecision,
@@ -28,6 +29,16 @@ from .demande import (
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
 from .flux import Designation, OrientationFlux, StatutOrientation
 from .jeton import JetonApi
+from .occupation import (
+    Accessibilite,
+    BailLocataire,
+    ConstatOccupation,
+    ExamenOccupation,
+    IssueParcours,
+    OccupantLocataire,
+    RevenuLocataire,
+    RoleOccupant,
+)
 from .ordre_du_jour import PointOrdreDuJour
 from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
 from .patrimoine import (

@@ -32,6 +32,13 @@ class StatutSeance(enum.StrEnum):
     CLOSE = "close"
 
 
+class NatureSeance(enum.StrEnum):
+    """An attribution séance (the default) or an occupancy-review séance (examen de l'occupation, L442-5-2)."""
+
+    ATTRIBUTION = "attribution"
+    EXAMEN_OCCUPATION = "examen_occupation"
+
+
 class ModeSeance(enum.StrEnum):
     PHYSIQUE = "physique"
     DEMATERIALISEE = "dematerialisee"
@@ -73,6 +80,10 @@ class Seance(Base):
         Enum(StatutSeance, name="statut_seance", native_enum=False, length=10), default=StatutSeance.PLANIFIEE
     )
     quorum: Mapped[int] = mapped_column(Integer, default=3)
+    nature: Mapped[NatureSeance] = mapped_column(
+        Enum(NatureSeance, name="nature_seance", native_enum=False, length=20),
+        default=NatureSeance.ATTRIBUTION, server_default=NatureSeance.ATTRIBUTION.name, index=True,
+    )
     version_regles: Mapped[str | None] = mapped_column(String(80))
     # Remote séance (ModeSeance.DEMATERIALISEE): members rank and vote between these two instants.
     vote_ouverture: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
