@@ -141,3 +141,8 @@ rules.add_command(enregistrer_version)
 from .api_cli import api  # noqa: E402  (jetons de l'API JSON)
 
 main.add_command(api)
+
+from .occupation_cli import locataires, occupation  # noqa: E402  (locataires en place, examen de l'occupation)
+
+main.add_command(locataires)
+main.add_command(occupation)

@@ -28,6 +28,8 @@ LIBELLES = {
     "candidature": "candidatures",
     "decision": "décisions",
     "attribution": "attributions",
+    "bail_locataire": "baux de locataires en place",
+    "occupant_locataire": "occupants de ces logements",
 }
 
 

@@ -15,6 +15,7 @@ from ..models import Demande, Organisation, Reservataire, Utilisateur
 from ..services.territoire import charger_territoire, territoire_charge
 from .ecriture import Ecrivain
 from .generateur import Empreinte, JeuDemo
+from .locataires import charger_locataires_demo
 
 
 class ErreurDemo(ValueError):
@@ -83,6 +84,7 @@ def charger_demo(
         ecrivain.ecrire(table, lignes)
     ecrivain.terminer()
     comptes = {t: n for t, n in ecrivain.comptes.items() if n}
+    comptes.update(charger_locataires_demo(session, jeu, acteur=acteur))
     condense = empreinte.hexdigest()
     # One entry for the whole operation: counts, seed and hash; no personal data.
     journaliser(
