@@ -142,6 +142,10 @@ from .api_cli import api  # noqa: E402  (jetons de l'API JSON)
 
 main.add_command(api)
 
+from .offres_cli import offres  # noqa: E402  (offres, réponses, baux et radiations)
+
+main.add_command(offres)
+
 from .occupation_cli import locataires, occupation  # noqa: E402  (locataires en place, examen de l'occupation)
 
 main.add_command(locataires)

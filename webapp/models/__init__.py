@@ -40,6 +40,7 @@ from .occupation import (
     RoleOccupant,
 )
 from .ordre_du_jour import PointOrdreDuJour
+from .offre import STATUTS_OUVERTS, Offre, StatutOffre
 from .organisation import Organisation, Role, TypeOrganisation, Utilisateur
 from .patrimoine import (
     CODE_SNE_RESERVATAIRE,

@@ -962,13 +962,16 @@ def cloturer_seance(session: Session, *, seance_id: int, acteur: Acteur, version
             session.add(a)
             creees.append(a)
     session.flush()
+    from .offres import emettre_apres_cloture
+
+    offres = emettre_apres_cloture(session, creees)
     types = Counter(TypeDecision(c.decision.type).value for c in seance.candidatures if c.decision is not None)
     journaliser(
         session, acteur=acteur.identifiant, action="seance.cloturer", objet_type="seance", objet_id=seance.id,
         avant={"statut": statut_avant},
         apres={"statut": StatutSeance.CLOSE.value, "version_regles": version},
         details={"decisions": dict(sorted(types.items())), "renvois": len(renvoyees),
-                 "attributions": [a.id for a in creees]},
+                 "attributions": [a.id for a in creees], "offres": [o.id for o in offres]},
     )
     return seance
 

@@ -13,12 +13,14 @@ from engine.version import version_regles
 from ..audit import journaliser
 from ..horloge import maintenant
 from ..models import (
+    STATUTS_OUVERTS,
     Candidature,
     Commission,
     Commune,
     Logement,
     MembreSeance,
     ModeSeance,
+    Offre,
     PointOrdreDuJour,
     Residence,
     Seance,
@@ -99,6 +101,8 @@ def logements_inscriptibles(session: Session, seance: Seance) -> list[Logement]:
     """
     commission = seance.commission
     deja = select(PointOrdreDuJour.logement_id).where(PointOrdreDuJour.seance_id == seance.id)
+    # A logement under offer (webapp/services/offres.py) comes back only once its ranks are exhausted.
+    sous_offre = select(Offre.logement_id).where(Offre.statut.in_(STATUTS_OUVERTS))
     stmt = (
         select(Logement)
         .join(Residence)
@@ -106,6 +110,7 @@ def logements_inscriptibles(session: Session, seance: Seance) -> list[Logement]:
             Residence.bailleur_id == commission.bailleur_id,
             Logement.statut == StatutLogement.VACANT,
             Logement.id.not_in(deja),
+            Logement.id.not_in(sous_offre),
         )
         .order_by(Residence.nom, Logement.reference)
     )
