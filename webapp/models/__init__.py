@@ -27,6 +27,7 @@ from .demande import (
     StatutDemande,
 )
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
+from .explication import ExplicationDemande
 from .flux import Designation, OrientationFlux, StatutOrientation
 from .jeton import JetonApi
 from .occupation import (
