@@ -144,3 +144,4 @@ def configure_blueprints(app: Flask) -> None:
     from .pseudonymisation import bp as pseudonymisation_bp; app.register_blueprint(pseudonymisation_bp)  # noqa: E702
     from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
     from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702
+    from .export_sne_ui import bp as exports_sne_bp; app.register_blueprint(exports_sne_bp)  # noqa: E702

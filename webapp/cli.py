@@ -142,6 +142,10 @@ from .api_cli import api  # noqa: E402  (jetons de l'API JSON)
 
 main.add_command(api)
 
+from .export_sne_cli import export_sne  # noqa: E402  (retour des décisions et radiations au SNE)
+
+main.add_command(export_sne)
+
 from .offres_cli import offres  # noqa: E402  (offres, réponses, baux et radiations)
 
 main.add_command(offres)
@@ -150,7 +154,3 @@ from .occupation_cli import locataires, occupation  # noqa: E402  (locataires en
 
 main.add_command(locataires)
 main.add_command(occupation)
-
-from .explication_cli import explication  # noqa: E402  (explication de l'algorithme, R311-3-1-2)
-
-main.add_command(explication)

@@ -214,6 +214,8 @@ class SeanceSchema(Schema):
     statut = fields.String()
     quorum = fields.Integer()
     version_regles = fields.String(allow_none=True)
+    version = fields.Integer(metadata={"description": "Version de la séance (verrou optimiste) : à renvoyer dans "
+                                                      "`version_seance` en enregistrant une décision."})
     membres = fields.List(fields.Dict())
     logements = fields.List(fields.Integer(), metadata={"description": "Logements inscrits à l'ordre du jour."})
     nb_candidatures = fields.Integer()
@@ -235,6 +237,10 @@ class DecisionCorpsSchema(SchemaStrict):
                                                  "pour, contre, abstention ou conflit), séance physique."})
     unanimite = Texte(load_default=None, allow_none=True, validate=choix(["pour", "contre", "abstention"], "vote"),
                       metadata={"description": "Vote de chaque membre votant sans vote indiqué dans `votes`."})
+    version_seance = Entier(load_default=None, allow_none=True,
+                            validate=validate.Range(min=1, error="Version de la séance : nombre entier positif attendu."),
+                            metadata={"description": "Version de la séance lue par le client (`version` de la séance) : "
+                                                     "si la séance a changé depuis, 409 et rien n'est écrit."})
 
 
 class DecisionSchema(Schema):
@@ -249,6 +255,7 @@ class DecisionSchema(Schema):
     piece_manquante = fields.String(allow_none=True)
     date_limite_condition = fields.Date(allow_none=True)
     version_regles = fields.String()
+    version_seance = fields.Integer(metadata={"description": "Version de la séance après l'enregistrement."})
     vote = fields.Dict(metadata={"description": "Dépouillement : pour, contre, abstentions, conflits, issue."})
 
 

@@ -5,8 +5,10 @@ members (404 for anybody else); the chargé(e) d'attribution of a bailleur creat
 (webapp.services.preparation.creer_seance); the président(e) of the bailleur records decisions
 (webapp.services.decisions.enregistrer_decision: quorum, majority, casting vote, conflicts of
 interest, justification of departures from the proposed order, the one-effective-attribution
-constraint). A decision recorded at the same time by someone else is a 409 (optimistic lock of
-the séance), and nothing is written.
+constraint). A decision recorded at the same time by someone else, a stale `version_seance` (the
+séance `version` the client read: optimistic lock) or a decision that contradicts one recorded
+meanwhile (checked by the service, then by the unique indexes of the database) is a 409 naming the
+field, and nothing is written.
 """
 from __future__ import annotations
 
@@ -69,6 +71,7 @@ def seance_json(s: Seance) -> dict:
         "statut": str(s.statut),
         "quorum": s.quorum,
         "version_regles": s.version_regles,
+        "version": s.version,
         "membres": [{"id": m.id, "nom": m.nom, "qualite": m.qualite, "voix_deliberative": m.voix_deliberative,
                      "present": m.present, "utilisateur_id": m.utilisateur_id}
                     for m in sorted(s.membres, key=lambda m: m.id)],
@@ -156,6 +159,7 @@ def _decision_json(session, decision, candidature: Candidature) -> dict:
         "piece_manquante": decision.piece_manquante,
         "date_limite_condition": decision.date_limite_condition,
         "version_regles": decision.version_regles,
+        "version_seance": candidature.seance.version,
         "vote": {"pour": resultat.pour, "contre": resultat.contre, "abstentions": resultat.abstentions,
                  "conflits": resultat.conflits, "issue": resultat.issue,
                  "voix_preponderante": resultat.voix_preponderante},
@@ -198,16 +202,20 @@ def decider(seance_id):
         justification=donnees["justification"])
     try:
         decision = svc_decisions.enregistrer_decision(
-            session, candidature_id=candidature.id, acteur=u, donnees=decision_donnees, votes=votes or None)
+            session, candidature_id=candidature.id, acteur=u, donnees=decision_donnees, votes=votes or None,
+            version_seance=donnees["version_seance"])
         session.commit()
+    except svc_decisions.ConflitDecision as exc:
+        session.rollback()
+        refuser(409, " ".join(m for ms in exc.erreurs.values() for m in ms), exc.erreurs)
     except svc_decisions.ErreurDecision as exc:
         session.rollback()
         invalide({("_schema" if cle == "__all__" else cle): messages for cle, messages in exc.erreurs.items()})
     except StaleDataError:
         session.rollback()
-        refuser(409, "La séance a été modifiée en même temps par quelqu'un d'autre : rien n'a été enregistré, "
-                     "relisez-la et recommencez.")
+        refuser(409, svc_decisions.MESSAGE_CONCURRENCE, {"version_seance": [svc_decisions.MESSAGE_CONCURRENCE]})
     except IntegrityError as exc:
         session.rollback()
-        refuser(409, svc_decisions.message_contrainte(exc))
+        message = svc_decisions.message_contrainte(exc)
+        refuser(409, message, {svc_decisions.champ_contrainte(exc): [message]})
     return repondre(_decision_json(session, decision, candidature), 201)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import get_session
 from ..auth import role_requis
-from ..models import Candidature, Commission, ModeSeance, Role, Seance, StatutSeance, TypeOrganisation
+from ..models import Candidature, Commission, ModeSeance, NatureSeance, Role, Seance, StatutSeance, TypeOrganisation
 from ..services import decisions as svc
 from ..services import documents
 
@@ -27,7 +27,7 @@ bp.add_app_template_filter(documents.horodatage_fr, "horodatage_fr")
 
 LECTURE = (Role.CHARGE_ATTRIBUTION, Role.MEMBRE_COMMISSION, Role.PRESIDENT, Role.LECTEUR)
 VOTANTS = (Role.MEMBRE_COMMISSION, Role.PRESIDENT)
-MESSAGE_CONCURRENCE = "La séance a été modifiée en même temps par quelqu'un d'autre : rien n'a été enregistré, rechargez la page."
+MESSAGE_CONCURRENCE = svc.MESSAGE_CONCURRENCE
 
 
 # --------------------------------------------------------------------------- access
@@ -65,21 +65,39 @@ def _peut_voir_noms(seance: Seance) -> bool:
 
 
 def _commit_ou_erreurs(action):
-    """Run a service call and commit; on a refusal roll back and return the French errors."""
+    """Run a service call and commit; on a refusal roll back and return the French errors.
+
+    A conflict with a concurrent write (stale séance version, decision recorded meanwhile, unique
+    constraint of the database) is also flashed, and `_code_refus()` gives 409 instead of 422."""
     session = get_session()
     try:
         resultat = action(session)
         session.commit()
         return resultat, None
+    except svc.ConflitDecision as exc:
+        session.rollback()
+        return None, _conflit(exc.erreurs)
     except svc.ErreurDecision as exc:
         session.rollback()
         return None, exc.erreurs
     except StaleDataError:
         session.rollback()
-        return None, {"__all__": [MESSAGE_CONCURRENCE]}
+        return None, _conflit({"__all__": [MESSAGE_CONCURRENCE]})
     except IntegrityError as exc:
         session.rollback()
-        return None, {"__all__": [svc.message_contrainte(exc)]}
+        return None, _conflit({"__all__": [svc.message_contrainte(exc)]})
+
+
+def _conflit(erreurs: dict[str, list[str]]) -> dict[str, list[str]]:
+    g.conflit_concurrent = True
+    for messages in erreurs.values():
+        for m in messages:
+            flash(m, "erreur")
+    return erreurs
+
+
+def _code_refus() -> int:
+    return 409 if g.get("conflit_concurrent") else 422
 
 
 # --------------------------------------------------------------------------- pages
@@ -89,7 +107,9 @@ def _commit_ou_erreurs(action):
 @role_requis(*LECTURE)
 def seances():
     session = get_session()
-    stmt = select(Seance).join(Commission).order_by(Seance.date_seance.desc(), Seance.id.desc()).limit(200)
+    # Review séances (examen de l'occupation) have their own pages: webapp/occupation.
+    stmt = (select(Seance).join(Commission).where(Seance.nature == NatureSeance.ATTRIBUTION)
+            .order_by(Seance.date_seance.desc(), Seance.id.desc()).limit(200))
     if current_user.organisation_type == TypeOrganisation.BAILLEUR:
         stmt = stmt.where(Commission.bailleur_id == current_user.organisation_id)
     else:
@@ -221,12 +241,14 @@ def decider(seance_id: int, candidature_id: int):
     }
     _res, erreurs = _commit_ou_erreurs(
         lambda session: svc.enregistrer_decision(
-            session, candidature_id=c.id, acteur=current_user, donnees=donnees, votes=votes or None
+            session, candidature_id=c.id, acteur=current_user, donnees=donnees, votes=votes or None,
+            version_seance=f.get("version_seance") or None,
         )
     )
     if erreurs:
         get_session().expire_all()
-        return render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs, saisie=saisie)), 422
+        return (render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs, saisie=saisie)),
+                _code_refus())
     flash("Décision enregistrée.", "info")
     return redirect(url_for("decisions.candidature", seance_id=s.id, candidature_id=c.id))
 
@@ -247,7 +269,7 @@ def voter(seance_id: int, candidature_id: int):
     if erreurs:
         get_session().expire_all()
         erreurs = {("rang_membre" if k == "rang" else k): v for k, v in erreurs.items()}
-        return render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs)), 422
+        return render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs)), _code_refus()
     flash("Conflit d'intérêts enregistré : vous ne prenez pas part au vote sur ce dossier." if conflit else "Vote enregistré.", "info")
     return redirect(url_for("decisions.candidature", seance_id=s.id, candidature_id=c.id))
 
@@ -264,7 +286,7 @@ def renvoyer(seance_id: int, candidature_id: int):
     )
     if erreurs:
         get_session().expire_all()
-        return render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs)), 422
+        return render_template("decisions/candidature.html", **_vue_candidature(s, c, erreurs=erreurs)), _code_refus()
     flash("Renvoi en commission physique demandé.", "info")
     return redirect(url_for("decisions.candidature", seance_id=s.id, candidature_id=c.id))
 
@@ -293,7 +315,7 @@ def fenetre(seance_id: int):
     )
     if erreurs:
         get_session().expire_all()
-        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), 422
+        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), _code_refus()
     flash("Fenêtre de vote enregistrée.", "info")
     return redirect(url_for("decisions.seance", seance_id=s.id))
 
@@ -307,7 +329,7 @@ def cloturer(seance_id: int):
     _res, erreurs = _commit_ou_erreurs(lambda session: svc.cloturer_seance(session, seance_id=s.id, acteur=current_user))
     if erreurs:
         get_session().expire_all()
-        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), 422
+        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), _code_refus()
     flash("Séance close : les décisions sont figées et la version des règles est enregistrée.", "info")
     return redirect(url_for("decisions.seance", seance_id=s.id))
 
@@ -327,7 +349,7 @@ def signer(seance_id: int):
     _res, erreurs = _commit_ou_erreurs(action)
     if erreurs:
         get_session().expire_all()
-        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), 422
+        return render_template("decisions/seance.html", **_vue_seance(s), erreurs=erreurs), _code_refus()
     flash("Procès-verbal signé.", "info")
     return redirect(url_for("decisions.seance", seance_id=s.id))
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +276,49 @@ class ErreurDecision(ValueError):
         super().__init__(" ; ".join(m for ms in erreurs.values() for m in ms))
 
 
+class ConflitDecision(ErreurDecision):
+    """The séance changed under the writer: stale séance version, a decision recorded meanwhile, or a
+    unique constraint of the database. The API answers 409, the form 409 with a flash message."""
+
+
+MESSAGE_CONCURRENCE = (
+    "La séance a été modifiée en même temps par quelqu'un d'autre : rien n'a été enregistré, "
+    "rechargez la séance et recommencez."
+)
+
+
+def message_version(lue: int, actuelle: int) -> str:
+    return (
+        f"Version de la séance : la séance a été modifiée depuis que vous l'avez ouverte (version {lue} lue, "
+        f"version {actuelle} enregistrée) ; rien n'a été enregistré, rechargez la séance et recommencez."
+    )
+
+
+def _verifier_version(seance: Seance, version_seance: int | str | None) -> None:
+    """Optimistic lock carried by the form or the API body: the séance version the writer read."""
+    if version_seance in (None, ""):
+        return
+    try:
+        lue = int(version_seance)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ErreurDecision({"version_seance": ["Version de la séance : nombre entier attendu."]}) from None
+    if lue != seance.version:
+        raise ConflitDecision({"version_seance": [message_version(lue, seance.version)]})
+
+
+# Test-only hook (tests/concurrence): with CALEOL_TEST_PAUSE_DECISION=<seconds>, the transaction of a
+# decision stays open that long after all its writes (decision, votes, séance version, audit entry)
+# are flushed, so that a test can kill the server in the middle of it. Never set outside the tests.
+VARIABLE_PAUSE_DE_TEST = "CALEOL_TEST_PAUSE_DECISION"
+
+
+def _pause_de_test(session: Session) -> None:
+    secondes = os.environ.get(VARIABLE_PAUSE_DE_TEST)
+    if secondes:
+        session.flush()
+        time.sleep(float(secondes))
+
+
 class Acteur(Protocol):
     id: int
     identifiant: str
@@ -442,6 +487,15 @@ def _verrouiller(seance: Seance) -> None:
     flag_modified(seance, "statut")
 
 
+def _prendre_la_seance(session: Session, seance: Seance) -> None:
+    """Lock the séance row for this transaction and re-read it (PostgreSQL: SELECT … FOR UPDATE).
+
+    Writers on one séance (votes, renvois, decisions, closing) then queue in one order: none can hold a
+    row another one waits for while waiting for the séance (no deadlock), and each sees what the
+    previous one committed. The optimistic lock (`version_seance` of the form) is checked after."""
+    session.refresh(seance, with_for_update=True)
+
+
 # --------------------------------------------------------------------------- member actions
 
 
@@ -457,6 +511,7 @@ def voter(
     """A member votes on a candidate (or declares a conflict of interest, which excludes voting)."""
     c = _candidature(session, candidature_id)
     seance = c.seance
+    _prendre_la_seance(session, seance)
     _seance_modifiable(seance)
     membre = membre_de(seance, acteur.id)
     if membre is None:
@@ -514,6 +569,7 @@ def demander_renvoi(session: Session, *, candidature_id: int, acteur: Acteur, mo
     """A member asks for the case to be examined by a physical commission (remote séances)."""
     c = _candidature(session, candidature_id)
     seance = c.seance
+    _prendre_la_seance(session, seance)
     _seance_modifiable(seance)
     membre = membre_de(seance, acteur.id)
     if membre is None:
@@ -728,6 +784,11 @@ MESSAGES_CONTRAINTES = {
 }
 
 
+def champ_contrainte(exc: IntegrityError) -> str:
+    """The form field a violated constraint is about."""
+    return "rang" if message_contrainte(exc) == MESSAGES_CONTRAINTES["uq_decision_rang_classement"] else "type"
+
+
 def message_contrainte(exc: IntegrityError) -> str:
     texte = str(exc.orig)
     for nom, message in MESSAGES_CONTRAINTES.items():
@@ -745,8 +806,13 @@ def enregistrer_decision(
     acteur: Acteur,
     donnees: DonneesDecision,
     votes: dict[int, str] | None = None,
+    version_seance: int | str | None = None,
 ) -> Decision:
     """The président records the decision on one candidate.
+
+    `version_seance` is the séance version the form or API client read (optimistic lock): another
+    version raises `ConflitDecision`, as does a decision recorded meanwhile that contradicts this
+    one (checked here, then by the unique indexes of the database).
 
     Physical séance: `votes` maps each voting member present to pour/contre/abstention/conflit (a vote a
     member cast personally is kept as cast). Remote séance: the votes are those the members cast in
@@ -755,6 +821,8 @@ def enregistrer_decision(
     _exiger_role(acteur, Role.PRESIDENT, action="enregistrer une décision (présidence de la commission)")
     c = _candidature(session, candidature_id)
     seance = c.seance
+    _prendre_la_seance(session, seance)
+    _verifier_version(seance, version_seance)
     _seance_modifiable(seance)
     quorum = etat_quorum(seance)
     if not quorum.atteint:
@@ -763,8 +831,11 @@ def enregistrer_decision(
         raise ErreurDecision("Ce dossier a été renvoyé en commission physique à la demande d'un membre : aucune décision ne peut être prise dans cette séance.")
     erreurs, propres = _valider(c, donnees)
     if not erreurs:
+        conflits: dict[str, list[str]] = {}
         for message in _coherence_logement(session, c, propres["type"], propres["rang"]):
-            erreurs.setdefault("rang" if message.startswith("Rang") else "type", []).append(message)
+            conflits.setdefault("rang" if message.startswith("Rang") else "type", []).append(message)
+        if conflits:
+            raise ConflitDecision(conflits)
 
     existants = {v.membre_id: v for v in votes_de(session, c.id)}
     votants = votants_presents(seance)
@@ -870,7 +941,7 @@ def enregistrer_decision(
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise ErreurDecision({"type": [message_contrainte(exc)]}) from None
+        raise ConflitDecision({champ_contrainte(exc): [message_contrainte(exc)]}) from None
     journaliser(
         session, acteur=acteur.identifiant, action="decision.enregistrer", objet_type="decision", objet_id=decision.id,
         avant=avant, apres=_decision_dict(decision),
@@ -883,6 +954,7 @@ def enregistrer_decision(
             "votes_saisis": {str(k): v for k, v in sorted(nouveaux.items())},
         },
     )
+    _pause_de_test(session)
     return decision
 
 
@@ -921,6 +993,7 @@ def cloturer_seance(session: Session, *, seance_id: int, acteur: Acteur, version
     seance = session.get(Seance, seance_id)
     if seance is None:
         raise ErreurDecision("Séance introuvable.")
+    _prendre_la_seance(session, seance)
     _seance_modifiable(seance)
     quorum = etat_quorum(seance)
     if not quorum.atteint:
