@@ -154,3 +154,7 @@ from .occupation_cli import locataires, occupation  # noqa: E402  (locataires en
 
 main.add_command(locataires)
 main.add_command(occupation)
+
+from .explication_cli import explication  # noqa: E402  (explication de l'algorithme, R311-3-1-2)
+
+main.add_command(explication)

@@ -65,3 +65,6 @@ def fiche(numero_unique: str):
         date_reference=aujourd_hui(),
         evaluation=vue_evaluation(session, demande, aujourd_hui(), montrer_sensible),
     )
+
+
+from . import explication as _explication  # noqa: E402,F401  (routes de l'explication R311-3-1-2)

@@ -27,6 +27,7 @@ from .demande import (
     StatutDemande,
 )
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
+from .explication import ExplicationDemande
 from .export_sne import ExportSne, LigneExportSne, ObjetExport
 from .flux import Designation, OrientationFlux, StatutOrientation
 from .jeton import JetonApi
