@@ -115,6 +115,10 @@ PERMISSIONS: dict[str, Acces] = {
     "admin.regles": Acces(get={A}),
     "admin.recharger": Acces(post={A}),
     "pseudonymisation.basculer": Acces(post=TOUS),
+    # SNE exports of the bailleur; the file (priority codes, some sensitive) only for C and P.
+    "exports_sne.index": Acces(get={C, P, A, L}),
+    "exports_sne.generer": Acces(post={C, P, A}),
+    "exports_sne.fichier": Acces(get={C, P}, parametres="export_sne"),
 }
 # Form fields sent with the token: enough to reach the view, never enough to write anything harmful.
 DONNEES_POST = {"pseudonymisation.basculer": {"active": "1", "retour": "/"}}
@@ -149,6 +153,11 @@ def demo(moteur_base):
             s.add(cible)
             s.flush()
             echantillons = _echantillons(s, a_venir, point, cible)
+            from webapp.services.export_sne import exporter
+
+            export = exporter(s, acteur="test", bailleur_id=bailleur.id)
+            assert export.export_id is not None, "aucune décision de séance close à exporter dans la démonstration"
+            echantillons["export_sne"] = {"export_id": export.export_id}
     yield echantillons
     _vider(moteur_base)
 
