@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, Date, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, IntPk
@@ -23,3 +23,5 @@ class AuditEntry(Base):
     avant: Mapped[dict | None] = mapped_column(JSON)
     apres: Mapped[dict | None] = mapped_column(JSON)
     details: Mapped[dict | None] = mapped_column(JSON)
+    # Date the before/after/details were cleared at the term of the retention policy, if done.
+    anonymise_le: Mapped[dt.date | None] = mapped_column(Date)

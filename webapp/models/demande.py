@@ -54,6 +54,8 @@ class Demande(Base):
     # SNE ListeMotifsRadiation code (RADATT, RADIRR, RADREN, …) when radiée.
     motif_radiation: Mapped[str | None] = mapped_column(String(10))
     date_radiation: Mapped[dt.date | None] = mapped_column(Date)
+    # Date of the anonymisation at the term of the retention policy (rules/conservation/), if done.
+    anonymise_le: Mapped[dt.date | None] = mapped_column(Date)
 
     # Contact of the household (for offers and letters).
     adresse: Mapped[str | None] = mapped_column(String(300))
