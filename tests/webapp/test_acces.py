@@ -74,6 +74,10 @@ PERMISSIONS: dict[str, Acces] = {
     "tableau.index": Acces(get=TOUS),
     "demandes.liste": Acces(get=TOUS),
     "demandes.fiche": Acces(get=TOUS, parametres="demande"),
+    # Explanation of the algorithm (R311-3-1-2): read by all (protected facts masked), generated for the
+    # applicant only by the roles that may see sensitive facts.
+    "demandes.explication": Acces(get=TOUS, parametres="demande"),
+    "demandes.communiquer": Acces(post={C, P}, parametres="demande"),
     "logements.liste": Acces(get=TOUS),
     # A logement of the bailleur in the MEL, neither reserved in stock for nor oriented to Action Logement.
     "logements.fiche": Acces(get=BAILLEUR | {E, S}, parametres="logement_mel"),
@@ -121,7 +125,7 @@ PERMISSIONS: dict[str, Acces] = {
     "exports_sne.fichier": Acces(get={C, P}, parametres="export_sne"),
 }
 # Form fields sent with the token: enough to reach the view, never enough to write anything harmful.
-DONNEES_POST = {"pseudonymisation.basculer": {"active": "1", "retour": "/"}}
+DONNEES_POST = {"pseudonymisation.basculer": {"active": "1", "retour": "/"}, "demandes.communiquer": {"format": "html"}}
 
 
 def _vider(engine) -> None:

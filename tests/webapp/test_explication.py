@@ -229,6 +229,26 @@ def test_rejeu_identique_quand_la_date_du_jour_change(monde, sessions, monkeypat
         assert secret not in journal
 
 
+def test_un_document_communique_se_reproduit_apres_le_recalcul_de_la_nuit(monde, sessions, monkeypatch):
+    """The nightly job evaluates again at a later date: a new request explains the new evaluation, while the
+    document communicated before is reproduced byte for byte from its stored input."""
+    with sessions.begin() as s:
+        x1, ligne1 = svc.communiquer(s, NUMERO, acteur="charge")
+        html1 = svc.explication_html(x1)
+    monkeypatch.setenv("CALEOL_TODAY", "2026-09-01")
+    with sessions.begin() as s:
+        recalculer_evaluations(s, dt.date(2026, 9, 1), processus=1, acteur="test")
+    with sessions() as s:
+        nouvelle = svc.expliquer(s, NUMERO)
+        ancienne = svc.reproduire(s, ligne1.id)
+        assert [c.id for c in svc.communications(s, charger_demande(s, NUMERO).id)] == [ligne1.id]
+    assert nouvelle.contenu["evaluation"]["date"] == "2026-09-01" and nouvelle.empreinte != x1.empreinte
+    assert nouvelle.premiere is None
+    assert ancienne.recalculee and ancienne.empreinte == x1.empreinte and svc.explication_html(ancienne) == html1
+    with sessions() as s, pytest.raises(svc.ErreurExplication, match="Explication n° 0 introuvable"):
+        svc.reproduire(s, 0)
+
+
 def test_une_demande_modifiee_depuis_son_evaluation_n_est_pas_expliquee(monde, sessions):
     with sessions.begin() as s:
         charger_demande(s, NUMERO).logement_actuel_loyer = Decimal("700.00")
@@ -342,6 +362,8 @@ def test_generer_le_document_pdf_et_html_depuis_la_page(monde, engine, sessions)
     assert "4. Opérations effectuées par le traitement" in texte_pdf(r.data)
     r = client.post(f"/demandes/{NUMERO}/explication/communiquer", data={"format": "html", "csrf_token": jeton})
     assert r.status_code == 200 and r.mimetype == "text/html" and VIOLENCES in texte(r.get_data(as_text=True))
+    page = texte(client.get(f"/demandes/{NUMERO}/explication").get_data(as_text=True))
+    assert "Documents déjà communiqués" in page
     with sessions() as s:
         assert [ligne.genere_par for ligne in s.scalars(select(ExplicationDemande))] == ["charge", "charge"]
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "explication.communiquer")) == 2

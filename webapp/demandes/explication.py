@@ -57,7 +57,8 @@ def explication(numero_unique: str):
     contexte = svc.contexte(x, masquer_sensible=not current_user.voit_donnees_sensibles) if x is not None else {}
     return render_template(
         "demandes/explication.html", demande=demande, decisions=_decisions(demande.id), decision_id=decision_id,
-        erreur=erreur, peut_communiquer=current_user.voit_donnees_sensibles and x is not None, **contexte,
+        erreur=erreur, peut_communiquer=current_user.voit_donnees_sensibles and x is not None,
+        communications=svc.communications(session, demande.id) if current_user.voit_donnees_sensibles else [], **contexte,
     ), statut
 
 
@@ -78,7 +79,7 @@ def communiquer(numero_unique: str):
     except svc.ErreurExplication as exc:
         session.rollback()
         return render_template("demandes/explication.html", demande=charger_demande(session, numero_unique),
-                               decisions=[], decision_id=None, erreur=str(exc), peut_communiquer=False), 409
+                               decisions=[], decision_id=None, erreur=str(exc), peut_communiquer=False, communications=[]), 409
     except Exception:
         session.rollback()
         raise

@@ -725,6 +725,13 @@ def _contribution(entree: dict[str, Any], resultat: dict[str, Any], nom_epci: st
         elements.append({"libelle": "Rôle de Caléol dans cette décision", "valeur":
                          "la commission a décidé de ne pas vous attribuer ce logement ; l'ordre proposé ne lie pas la "
                          "commission, qui motive sa décision par les motifs ci-dessus"})
+    if decision["seance"]["date"] != entree["date_evaluation"]:
+        paragraphes.append(
+            f"La commission a siégé le {date_fr(decision['seance']['date'])} ; les points 2 à 4 expliquent l'évaluation de "
+            f"votre demande enregistrée au {date.strftime('%d/%m/%Y')}, que Caléol recalcule chaque jour (âges, ancienneté) "
+            "et à chaque mise à jour de la demande. Les valeurs propres au logement (rang, taux d'effort, reste à vivre) "
+            "sont celles de la proposition présentée à la commission."
+        )
     if decision.get("version_regles") and decision["version_regles"] != entree["version_regles"]:
         paragraphes.append(
             f"La décision a été enregistrée avec la version {decision['version_regles']} des règles ; l'évaluation "
@@ -951,6 +958,35 @@ def expliquer(session: Session, numero_unique: str, decision_id: int | None = No
         )
     return Explication(contenu=contenu, empreinte=empreinte, version_en_vigueur=en_vigueur, premiere=premiere,
                        recalculee=True, demande_id=demande.id, decision_id=decision_id, entree=entree)
+
+
+def reproduire(session: Session, explication_id: int) -> Explication:
+    """A document already communicated, again: replayed from its stored input when its rulebook version is
+    the one in force (the digest must be the same), else its stored content as it was communicated."""
+    ligne = session.get(ExplicationDemande, explication_id)
+    if ligne is None:
+        raise ErreurExplication(f"Explication n° {explication_id} introuvable.")
+    en_vigueur = version_regles()
+    if ligne.version_regles != en_vigueur:
+        return Explication(contenu=ligne.contenu, empreinte=ligne.empreinte, version_en_vigueur=en_vigueur, premiere=ligne,
+                           recalculee=False, demande_id=ligne.demande_id, decision_id=ligne.decision_id, entree=ligne.entree)
+    contenu = construire_contenu(ligne.entree)
+    empreinte = empreinte_contenu(contenu)
+    if empreinte != ligne.empreinte:
+        raise ErreurExplication(
+            f"Explication n° {explication_id} : le rejeu ne redonne pas le document communiqué (empreinte "
+            f"{ligne.empreinte[:12]}… contre {empreinte[:12]}…)."
+        )
+    return Explication(contenu=contenu, empreinte=empreinte, version_en_vigueur=en_vigueur, premiere=ligne, recalculee=True,
+                       demande_id=ligne.demande_id, decision_id=ligne.decision_id, entree=ligne.entree)
+
+
+def communications(session: Session, demande_id: int) -> list[ExplicationDemande]:
+    """The documents already communicated for a demande, the most recent first."""
+    return list(session.scalars(
+        select(ExplicationDemande).where(ExplicationDemande.demande_id == demande_id)
+        .order_by(ExplicationDemande.genere_le.desc(), ExplicationDemande.id.desc())
+    ))
 
 
 def communiquer(session: Session, numero_unique: str, decision_id: int | None = None, *, acteur: str) -> tuple[Explication, ExplicationDemande]:
