@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import journalisation
 
     journalisation.installer()
+    journalisation.installer_requetes(app)
     configure_secret(app)
     configure_database(app)
     configure_extensions(app)
@@ -145,3 +146,4 @@ def configure_blueprints(app: Flask) -> None:
     from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
     from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702
     from .export_sne_ui import bp as exports_sne_bp; app.register_blueprint(exports_sne_bp)  # noqa: E702
+    from .sante import bp as sante_bp; app.register_blueprint(sante_bp)  # noqa: E702

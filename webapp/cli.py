@@ -99,12 +99,33 @@ def territoire_charger(contexte: Contexte) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--debug/--no-debug", default=False)
+@click.option("--production", is_flag=True,
+              help="Sert avec gunicorn (gunicorn.conf.py : un processus par cœur, référentiel compilé dans chacun).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Avec --production : nombre de processus (défaut : CALEOL_WORKERS, sinon un par cœur).")
 @pass_contexte
-def serve(contexte: Contexte, host: str, port: int, debug: bool) -> None:
-    """Sert l'application web (serveur de développement ; gunicorn en production)."""
-    from . import create_app
+def serve(contexte: Contexte, host: str, port: int, debug: bool, production: bool, workers: int | None) -> None:
+    """Sert l'application web (serveur de développement, ou gunicorn avec --production)."""
+    import os
 
+    if production:
+        configuration = dbmod.RACINE / "gunicorn.conf.py"
+        if not configuration.is_file():
+            erreur(f"configuration de gunicorn introuvable : {configuration}")
+        env = dict(os.environ, CALEOL_DATABASE_URL=contexte.url, CALEOL_BIND=f"{host}:{port}")
+        if workers:
+            env["CALEOL_WORKERS"] = str(workers)
+        # exec: the gunicorn master replaces this process (signals reach it directly).
+        os.chdir(dbmod.RACINE)
+        os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(configuration), "webapp.wsgi:app"], env)
+    from . import create_app, journalisation
+    from .sante import preparer_moteur
+
+    if os.environ.get("CALEOL_LOG_FORMAT"):
+        journalisation.configurer()
     app = create_app({"DATABASE_URL": contexte.url})
+    with app.app_context():
+        preparer_moteur()
     app.run(host=host, port=port, debug=debug, use_reloader=False)
 
 

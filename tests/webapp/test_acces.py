@@ -53,7 +53,7 @@ HORS_BAILLEUR = frozenset({R, E, S})
 LECTURE_SEANCES = frozenset({C, M, P, L, R, E, S})  # roles that read séances (each sees only its own)
 PERSONNE: frozenset[str] = frozenset()
 # What the anonymous visitor may open (everything else redirects to the login page).
-PUBLIC = frozenset({"regles.notice", "regles.notice_telecharger", "auth.connexion", "static"})
+PUBLIC = frozenset({"regles.notice", "regles.notice_telecharger", "auth.connexion", "static", "sante.sante"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ PERMISSIONS: dict[str, Acces] = {
     "territoire.index": Acces(get={E, S}),
     "regles.consulter": Acces(get=TOUS),
     "regles.notice": Acces(get=TOUS),
+    "sante.sante": Acces(get=TOUS),  # health of the process: no login, no personal data
     "regles.notice_telecharger": Acces(get=TOUS),
     "audit.journal": Acces(get={P, L, A}),
     "admin.accueil": Acces(get={A}),
