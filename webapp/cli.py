@@ -176,6 +176,10 @@ from .occupation_cli import locataires, occupation  # noqa: E402  (locataires en
 main.add_command(locataires)
 main.add_command(occupation)
 
+from .conservation_cli import purge  # noqa: E402  (politique de conservation, purge)
+
+main.add_command(purge)
+
 from .explication_cli import explication  # noqa: E402  (explication de l'algorithme, R311-3-1-2)
 
 main.add_command(explication)

@@ -28,6 +28,7 @@ from webapp.models import (
     Decision,
     Logement,
     MembreSeance,
+    Offre,
     Organisation,
     OrientationFlux,
     PointOrdreDuJour,
@@ -119,11 +120,18 @@ PERMISSIONS: dict[str, Acces] = {
     "admin.reinitialiser": Acces(post={A}, parametres="utilisateur"),
     "admin.regles": Acces(get={A}),
     "admin.recharger": Acces(post={A}),
+    "admin.conservation": Acces(get={A}),
     "pseudonymisation.basculer": Acces(post=TOUS),
     # SNE exports of the bailleur; the file (priority codes, some sensitive) only for C and P.
     "exports_sne.index": Acces(get={C, P, A, L}),
     "exports_sne.generer": Acces(post={C, P, A}),
     "exports_sne.fichier": Acces(get={C, P}, parametres="export_sne"),
+    # Offers and leases: read by the bailleur's séance roles, recorded by its chargé d'attribution and président.
+    "offres.liste": Acces(get={C, M, P, L}),
+    "offres.fiche": Acces(get={C, M, P, L}, parametres="offre"),
+    "offres.repondre": Acces(post={C, P}, parametres="offre"),
+    "offres.piece": Acces(post={C, P}, parametres="offre"),
+    "offres.bail": Acces(post={C, P}, parametres="offre"),
 }
 # Form fields sent with the token: enough to reach the view, never enough to write anything harmful.
 DONNEES_POST = {"pseudonymisation.basculer": {"active": "1", "retour": "/"}, "demandes.communiquer": {"format": "html"}}
@@ -212,6 +220,7 @@ def _echantillons(s, a_venir: Seance, point: PointOrdreDuJour, cible: Utilisateu
         "orientation_al": {"orientation_id": orientation_al.id},
         "annee": {"annee": DATE.year},
         "utilisateur": {"utilisateur_id": cible.id},
+        "offre": {"offre_id": s.scalars(select(Offre.id).order_by(Offre.id)).first()},
     }
 
 

@@ -540,3 +540,29 @@ def test_une_date_plus_tardive_fait_passer_le_terme(engine, sessions):
         assert s.get(Demande, ids["0591126000002B"]).anonymise_le == dt.date(2026, 8, 1)
         assert s.get(Demande, ids["0591126000004D"]).anonymise_le == dt.date(2026, 8, 1)
         assert s.get(Demande, ids["0591126000005E"]).anonymise_le is None
+
+
+# --------------------------------------------------------------------------- administration page
+
+
+def test_la_page_d_administration_montre_la_politique_et_les_echus_sans_rien_ecrire(engine, sessions):
+    from tests.webapp.decisions_exemple import client
+
+    _peupler(sessions)
+    admin = client(engine, "admin")  # the application start records the rulebook version
+    avant = _instantane(engine)
+    page = admin.get("/admin/conservation")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<h1>Conservation des données</h1>" in html and 'id="date-purge">15/06/2026<' in html
+    for c in politique().categories:
+        assert f'id="categorie-{c.id}"' in html
+    bloc = html.split('id="categorie-demande_radiee_attribution"')[1].split("</tr>")[0]
+    assert '<span class="echus">1</span>' in bloc and "12 mois" in bloc and "à vérifier" in bloc
+    assert "événement au plus tard le 2025-06-15" in bloc
+    bloc = html.split('id="categorie-decisions_et_seances"')[1].split("</tr>")[0]
+    assert '<span class="echus">1</span>' in bloc and "archivage" in bloc
+    assert "Benali" not in html and "0591126000001A" not in html
+    assert _instantane(engine) == avant
+    for qui in ("charge", "president", "lecteur", "membre1"):
+        assert client(engine, qui).get("/admin/conservation").status_code == 403, qui

@@ -150,6 +150,24 @@ def regles():
     return render_template("admin/regles.html", versions=versions(get_session()), version=version_regles())
 
 
+@bp.get("/conservation")
+@role_requis(Role.ADMINISTRATEUR)
+def conservation():
+    """The retention policy and what is past its term today (read only: `caleol purge` applies it)."""
+    from engine.conservation import LIBELLES_TRAITEMENT
+
+    from ..horloge import aujourd_hui
+    from ..services.conservation import planifier
+
+    session = get_session()
+    date = aujourd_hui()
+    plan = planifier(session, date)
+    session.rollback()
+    return render_template("admin/conservation.html", date=date, politique=plan.politique,
+                           echus={op.categorie.id: op for op in plan.operations},
+                           libelles_traitement=LIBELLES_TRAITEMENT)
+
+
 @bp.post("/regles/recharger")
 @role_requis(Role.ADMINISTRATEUR)
 def recharger():

@@ -227,6 +227,7 @@ class Operation:
 class Plan:
     date: dt.date
     operations: list[Operation]
+    politique: Politique
 
     def resume(self) -> dict[str, Any]:
         return {
@@ -342,7 +343,7 @@ def planifier(session: Session, date: dt.date, pol: Politique | None = None) -> 
                 ch.suppressions = [(i,) if not isinstance(i, tuple) else i for i in ids]
                 op.changements = [ch]
         operations.append(op)
-    return Plan(date, operations)
+    return Plan(date, operations, pol)
 
 
 def _racines_touchees(session: Session, op: Operation) -> set[Any]:
