@@ -68,6 +68,8 @@ def occupation() -> None:
 @pass_contexte
 def occupation_examiner(contexte: Contexte, date_texte: str | None) -> None:
     """Examine les baux arrivés à échéance (tous les trois ans depuis la signature) et enregistre les examens."""
+    from engine.parametres import ParametreIntrouvable
+
     from .horloge import aujourd_hui
     from .services.occupation import examiner_baux, situations_connues
 
@@ -76,8 +78,12 @@ def occupation_examiner(contexte: Contexte, date_texte: str | None) -> None:
     except ValueError:
         erreur(f"--date : date invalide ({date_texte}) ; format AAAA-MM-JJ attendu.")
         return
-    with contexte.transaction() as session:
-        bilan = examiner_baux(session, date, acteur="cli:occupation examiner")
+    try:
+        with contexte.transaction() as session:
+            bilan = examiner_baux(session, date, acteur="cli:occupation examiner")
+    except ParametreIntrouvable as exc:
+        erreur(f"examen impossible au {date.isoformat()}, rien n'a été enregistré : {exc}")
+        return
     click.echo(f"Examen de l'occupation au {date.isoformat()} : {bilan['examines']} bail(s) examiné(s), "
                f"{bilan['a_transmettre']} dossier(s) à transmettre à la CALEOL.")
     libelles = situations_connues()

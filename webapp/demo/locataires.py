@@ -70,7 +70,7 @@ class _Fabrique:
                      "revenus_fiscaux": []}
         occupants = [titulaire]
         if nb >= 2 and (nb == 2 or r.random() < 0.6):
-            occupants.append({"role": "cotitulaire", "lien_cotitulaire": r.choice(["conjoint", "pacse", "concubin"]),
+            occupants.append({"role": "cotitulaire", "lien_cotitulaire": r.choice(["conjoint", "pacse"]),
                               "nom": nom, "prenom": self._prenom("prenoms_hommes" if femme else "prenoms_femmes"),
                               "date_naissance": naissance_pour_age(r, max(age + r.randint(-5, 5), 20), self.date),
                               "handicap_reconnu": False, "handicap_details": None, "revenus_fiscaux": []})
