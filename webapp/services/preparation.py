@@ -20,6 +20,7 @@ from ..models import (
     Logement,
     MembreSeance,
     ModeSeance,
+    NatureSeance,
     Offre,
     PointOrdreDuJour,
     Residence,
@@ -55,6 +56,7 @@ def creer_seance(
     quorum: int,
     membres: list[Membre],
     acteur: str,
+    nature: NatureSeance = NatureSeance.ATTRIBUTION,
 ) -> Seance:
     erreurs: dict[str, list[str]] = {}
     commission = session.get(Commission, commission_id)
@@ -70,7 +72,7 @@ def creer_seance(
     if erreurs:
         raise ErreurPreparation(erreurs)
     seance = Seance(commission_id=commission_id, date_seance=date_seance, mode=mode, quorum=quorum,
-                    statut=StatutSeance.PLANIFIEE)
+                    statut=StatutSeance.PLANIFIEE, nature=nature)
     seance.membres = [
         MembreSeance(nom=m.nom, qualite=m.qualite, voix_deliberative=m.voix_deliberative, present=m.present,
                      utilisateur_id=m.utilisateur_id)
@@ -81,7 +83,8 @@ def creer_seance(
     journaliser(
         session, acteur=acteur, action="seance.creer", objet_type="seance", objet_id=seance.id,
         apres={"commission_id": commission_id, "date_seance": date_seance.isoformat(), "mode": str(mode),
-               "quorum": quorum, "nb_membres": len(membres)},
+               "quorum": quorum, "nb_membres": len(membres)}
+        | ({} if nature == NatureSeance.ATTRIBUTION else {"nature": str(nature)}),
     )
     return seance
 
