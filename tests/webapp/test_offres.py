@@ -424,3 +424,103 @@ def test_la_commande_caleol_offres(sessions, engine, monde, monkeypatch):
     assert "Aucune offre échue au 2026-07-01." in r.output
     r = caleol("offres", "echeances", "--date", "01/07/2026")
     assert r.exit_code == 2 and "--date : date invalide" in r.output
+
+
+# --------------------------------------------------------------------------- the pages
+
+
+def test_la_page_offres_et_baux_par_role(engine, sessions, monde):
+    from .decisions_exemple import client
+
+    o1, o4 = offre_de(sessions, N1), offre_de(sessions, N4)
+    for qui in ("charge", "president", "lecteur", "membre1"):
+        page = client(engine, qui).get("/offres").get_data(as_text=True)
+        assert 'id="menu-offres"' in page and f'id="offre-{o1.id}"' in page and f'id="offre-{o4.id}"' in page, qui
+        assert "réponse au plus tard le 25/06/2026" in page and "pièce au plus tard le 20/06/2026" in page
+    fiche = client(engine, "lecteur").get(f"/offres/{o1.id}").get_data(as_text=True)
+    assert "Offre du logement L-1" in fiche and 'id="formulaire-reponse"' not in fiche
+    assert 'id="formulaire-reponse"' in client(engine, "charge").get(f"/offres/{o1.id}").get_data(as_text=True)
+    assert 'id="formulaire-piece"' in client(engine, "president").get(f"/offres/{o4.id}").get_data(as_text=True)
+    # Readers do not write; other organisations see nothing.
+    assert client(engine, "lecteur").post(f"/offres/{o1.id}/reponse", data={"reponse": "acceptee"}).status_code == 403
+    assert client(engine, "prefet").get("/offres").status_code == 403
+    autre = client(engine, "president2")
+    assert f'id="offre-{o1.id}"' not in autre.get("/offres").get_data(as_text=True)
+    assert autre.get(f"/offres/{o1.id}").status_code == 404
+    assert autre.post(f"/offres/{o1.id}/reponse", data={"reponse": "acceptee"}).status_code == 404
+    assert offre_de(sessions, N1).statut == StatutOffre.EN_COURS
+    # The closed séance links to the page.
+    assert 'id="lien-offres"' in client(engine, "charge").get(f"/decisions/seances/{monde.seance_id}").get_data(as_text=True)
+
+
+def test_les_formulaires_refusent_sans_ecrire_puis_enregistrent(engine, sessions, monde):
+    from .decisions_exemple import client, jeton
+
+    c = client(engine, "charge", csrf=True)
+    o1 = offre_de(sessions, N1)
+    page = c.get(f"/offres/{o1.id}").get_data(as_text=True)
+    assert c.post(f"/offres/{o1.id}/reponse", data={"reponse": "refusee", "motif": "QUARTIER"}).status_code == 400
+    r = c.post(f"/offres/{o1.id}/reponse", data={"csrf_token": jeton(page), "reponse": "refusee", "motif": "",
+                                                  "commentaire": "<script>alert(1)</script>"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Rien n'a été enregistré" in html
+    assert 'href="#motif">Motif du refus : Obligatoire pour un refus' in html and 'aria-invalid="true"' in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert compter(sessions, RefusOffre) == 0 and offre_de(sessions, N1).statut == StatutOffre.EN_COURS
+    r = c.post(f"/offres/{o1.id}/reponse", data={"csrf_token": jeton(page), "reponse": "refusee", "motif": "TAILLE_INADAPTEE"})
+    assert r.status_code == 302
+    assert offre_de(sessions, N1).statut == StatutOffre.REFUSEE and offre_de(sessions, N2).statut == StatutOffre.EN_COURS
+    o2 = offre_de(sessions, N2)
+    r = c.post(f"/offres/{o2.id}/reponse", data={"csrf_token": jeton(page), "reponse": "acceptee"})
+    assert r.status_code == 302
+    fiche = c.get(f"/offres/{o2.id}").get_data(as_text=True)
+    assert 'id="formulaire-bail"' in fiche
+    r = c.post(f"/offres/{o2.id}/bail", data={"csrf_token": jeton(page), "date_signature_bail": "2026-13-01"})
+    assert r.status_code == 422 and "Date de signature du bail : Date invalide" in r.get_data(as_text=True)
+    r = c.post(f"/offres/{o2.id}/bail", data={"csrf_token": jeton(page), "date_signature_bail": "2026-06-15"})
+    assert r.status_code == 302
+    fiche = c.get(f"/offres/{o2.id}").get_data(as_text=True)
+    assert "bail signé" in fiche and "RADATT" in fiche
+
+
+def test_ouvrir_la_page_fait_echoir_les_offres_en_retard(engine, sessions, monde, monkeypatch):
+    from .decisions_exemple import client
+
+    o1 = offre_de(sessions, N1)
+    monkeypatch.setenv("CALEOL_TODAY", "2026-06-25")
+    # The deadline day: still running, not overdue.
+    page = client(engine, "lecteur").get("/offres").get_data(as_text=True)
+    assert "échéance dépassée" not in page.split('id="offres-en_cours"')[1].split("</section>")[0]
+    # The piece of N4 was due on 20 June: a reader sees it highlighted, nothing lapses for a reader.
+    assert "échéance dépassée" in page and offre_de(sessions, N4).statut == StatutOffre.ATTENTE_PIECE
+    monkeypatch.setenv("CALEOL_TODAY", "2026-06-26")
+    page = client(engine, "charge").get("/offres", follow_redirects=True).get_data(as_text=True)
+    assert "2 offre(s) échue(s)" in page
+    assert offre_de(sessions, N1).statut == StatutOffre.EXPIREE and offre_de(sessions, N4).statut == StatutOffre.CADUQUE
+    assert offre_de(sessions, N2).statut == StatutOffre.EN_COURS and o1.id != offre_de(sessions, N2).id
+    [entree] = audit(sessions, "offres.echeances")
+    assert entree.acteur == "charge"
+
+
+def test_la_demonstration_contient_des_offres_coherentes_avec_son_historique(sessions):
+    from webapp.demo.service import charger_demo
+
+    with sessions.begin() as s:
+        charger_demo(s, seed=7, nb_dossiers=300, nb_logements=120, acteur="test", date_reference=AUJOURD_HUI)
+    with sessions() as s:
+        offres = s.scalars(select(Offre).order_by(Offre.id)).all()
+        statuts = {o.statut for o in offres}
+        assert {StatutOffre.BAIL_SIGNE, StatutOffre.REFUSEE} <= statuts
+        for o in offres:
+            attribution = s.scalars(select(Attribution).where(Attribution.decision_id == o.decision_id)).one_or_none()
+            if o.statut == StatutOffre.BAIL_SIGNE:
+                assert attribution.date_signature_bail == o.date_fin == o.demande.date_radiation
+                assert o.demande.motif_radiation == "RADATT" and attribution.demande_id == o.demande_id
+            elif o.statut == StatutOffre.REFUSEE:
+                assert attribution is None and o.motif_refus in svc.referentiel().motifs
+                assert o.logement.reference in {r.logement_reference for r in o.demande.refus}
+                # The next rank holds the attribution of the logement.
+                suivante = s.scalars(select(Offre).where(Offre.seance_id == o.seance_id, Offre.logement_id == o.logement_id,
+                                                         Offre.id != o.id)).one()
+                assert suivante.rang == o.rang + 1
+            assert o.date_emission is None or o.date_limite_reponse == o.date_emission + dt.timedelta(days=10)

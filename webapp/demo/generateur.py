@@ -89,8 +89,8 @@ class JeuDemo:
         for table in TABLES_DOSSIER:
             if lots[table]:
                 yield table, lots[table]
-        historique = lignes_historique(self.ref, graine(self.seed, "seances"), self.seances, p, self.indicateurs)
-        for table in ("commission", "seance", "membre_seance", "candidature", "decision", "attribution"):
+        historique = lignes_historique(self.ref, graine(self.seed, "seances"), self.seances, p, self.indicateurs, self.date)
+        for table in ("commission", "seance", "membre_seance", "candidature", "decision", "attribution", "offre"):
             yield table, historique[table]
 
 

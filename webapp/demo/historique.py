@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import ModeSeance, StatutSeance, TypeDecision
+from ..models import ModeSeance, StatutOffre, StatutSeance, TypeDecision
 from .menages import Consigne
 from .patrimoine import ACTION_LOGEMENT, BAILLEUR, COLLECTIVITE, ETAT_FONCTIONNAIRES, ETAT_PRIORITAIRES, LogementDemo, Partenaires
 from .referentiel import Referentiel
@@ -42,6 +42,7 @@ class Examen:
     candidats: list[int] = field(default_factory=list)
     attributaire: int = 0  # position in `candidats` of the household that signs
     date_signature: dt.date | None = None
+    refus: dict[str, Any] | None = None  # the refusal of rank 1 (issue classement_refus_rang_1)
 
 
 def _jour_semaine(d: dt.date, jour: int, avant: bool = True) -> dt.date:
@@ -180,6 +181,7 @@ def planifier(
                 }
                 ordre = [autres[0], attribue, *autres[1:]]
                 examen.attributaire = 1
+                examen.refus = autres[0].refus
             else:
                 if issue == "irrecevabilite":
                     autres[-1].au_dessus_plafond = True
@@ -213,11 +215,13 @@ def lignes_historique(
     seances: list[SeanceDemo],
     partenaires: Partenaires,
     indicateurs: dict[int, dict[str, Any]],
+    date_reference: dt.date,
 ) -> dict[str, list[tuple]]:
-    """Commissions, séances, members, candidatures, decisions and attributions (local ids)."""
+    """Commissions, séances, members, candidatures, decisions, attributions and offers (local ids)."""
     p = ref.parametres
     noms = ref.noms
-    lignes: dict[str, list[tuple]] = {t: [] for t in ("commission", "seance", "membre_seance", "candidature", "decision", "attribution")}
+    lignes: dict[str, list[tuple]] = {
+        t: [] for t in ("commission", "seance", "membre_seance", "candidature", "decision", "attribution", "offre")}
     id_commission: dict[str, int] = {}
     for cle, c in p["commissions"].items():
         id_commission[cle] = len(lignes["commission"]) + 1
@@ -255,6 +259,7 @@ def lignes_historique(
             lignes["membre_seance"].append((len(lignes["membre_seance"]) + 1, s.id, utilisateur, nom_membre, qualite, voix, present))
         decide_le = dt.datetime.combine(s.date, dt.time(9, 30), tzinfo=dt.UTC)
         for e in s.examens:
+            decisions_examen: list[tuple[int, int | None, str | None, dt.date | None]] = []
             if e.type_reservataire == COLLECTIVITE:
                 id_res = partenaires.id_reservataire[f"{COLLECTIVITE}:{e.logement.epci}"]
             else:
@@ -278,9 +283,52 @@ def lignes_historique(
                     motifs = [motifs_na[0] if r.random() < 0.7 else motifs_na[r.randrange(len(motifs_na))]]
                 id_dec = len(lignes["decision"]) + 1
                 lignes["decision"].append((id_dec, id_cand, s.id, e.logement.id, type_, rang_dec, motifs, piece, limite, None, None, president, decide_le))
+                decisions_examen.append((id_dec, rang_dec, piece, limite))
                 if attributaire:
                     faits = dict(indicateurs[index])
                     faits.update(en_qpv=e.logement.en_qpv, epci=e.logement.epci)
                     lignes["attribution"].append((len(lignes["attribution"]) + 1, id_dec, e.logement.id, index + 1, id_res,
                                                   s.date, e.date_signature, faits))
+            lignes["offre"].extend(_offres(p, s, e, decisions_examen, date_reference, decide_le, len(lignes["offre"])))
+    return lignes
+
+
+def _offres(p: dict[str, Any], s: SeanceDemo, e: Examen, decisions: list[tuple], date: dt.date, cree_le: dt.datetime,
+            dernier_id: int) -> list[tuple]:
+    """The offers of one examined dwelling (webapp/services/offres.py), in the state they are in at `date`:
+    a refused first rank when the issue says so, then the attributaire's offer, answered and signed as the
+    history says. Derived from the history only (no random draw: the rest of the demo is unchanged)."""
+    from ..services.offres import delai_reponse
+
+    lignes = []
+
+    def offre(position: int, statut: StatutOffre, emission: dt.date | None, *, piece: tuple = (None, None, None),
+              reponse: dt.date | None = None, motif: str | None = None, fin: dt.date | None = None) -> None:
+        id_dec, rang, _piece, _limite = decisions[position]
+        limite = emission + dt.timedelta(days=delai_reponse(emission)) if emission else None
+        lignes.append((dernier_id + len(lignes) + 1, id_dec, s.id, e.logement.id, e.candidats[position] + 1, rang,
+                       statut.value, emission, limite, piece[0], piece[1], piece[2], reponse, motif, None, fin, None, cree_le))
+
+    emission = s.date
+    if e.refus is not None:
+        refus = dt.date.fromisoformat(e.refus["date"])
+        offre(0, StatutOffre.REFUSEE, s.date, reponse=refus, motif=p["codes_motifs_refus"][e.refus["motif"]], fin=refus)
+        emission = refus
+    position = e.attributaire
+    _id, _rang, piece, limite_piece = decisions[position]
+    pieces: tuple = (None, None, None)
+    if piece is not None:
+        if e.date_signature is None and date <= limite_piece:
+            offre(position, StatutOffre.ATTENTE_PIECE, None, piece=(piece, limite_piece, None))
+            return lignes
+        emission = limite_piece
+        pieces = (piece, limite_piece, limite_piece)
+    echeance = emission + dt.timedelta(days=delai_reponse(emission))
+    if e.date_signature is not None:
+        offre(position, StatutOffre.BAIL_SIGNE, emission, piece=pieces, reponse=min(echeance, e.date_signature),
+              fin=e.date_signature)
+    elif date <= echeance:
+        offre(position, StatutOffre.EN_COURS, emission, piece=pieces)
+    else:
+        offre(position, StatutOffre.ACCEPTEE, emission, piece=pieces, reponse=echeance)
     return lignes

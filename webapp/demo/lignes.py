@@ -55,6 +55,11 @@ COLONNES: dict[str, tuple[str, ...]] = {
         "id", "decision_id", "logement_id", "demande_id", "reservataire_id", "date_decision", "date_signature_bail",
         "indicateurs",
     ),
+    "offre": (
+        "id", "decision_id", "seance_id", "logement_id", "demande_id", "rang", "statut", "date_emission",
+        "date_limite_reponse", "piece_attendue", "date_limite_piece", "date_piece_recue", "date_reponse", "motif_refus",
+        "commentaire", "date_fin", "seance_reinscription_id", "cree_le",
+    ),
 }
 
 # Foreign keys to tables written by the demo: (table, column) → referenced table.
@@ -89,6 +94,11 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("attribution", "logement_id"): "logement",
     ("attribution", "demande_id"): "demande",
     ("attribution", "reservataire_id"): "reservataire",
+    ("offre", "decision_id"): "decision",
+    ("offre", "seance_id"): "seance",
+    ("offre", "logement_id"): "logement",
+    ("offre", "demande_id"): "demande",
+    ("offre", "seance_reinscription_id"): "seance",
 }
 
 # Parents before children (foreign keys are checked statement by statement).
@@ -96,6 +106,7 @@ ORDRE = (
     "organisation", "utilisateur", "reservataire", "convention_reservation", "residence", "logement",
     "demande", "personne", "ressource", "revenu_fiscal", "situation_prioritaire", "refus_offre",
     "souhait_typologie", "souhait_commune", "commission", "seance", "membre_seance", "candidature", "decision", "attribution",
+    "offre",
 )
 TABLES_DOSSIER = (
     "demande", "personne", "ressource", "revenu_fiscal", "situation_prioritaire", "refus_offre",
