@@ -28,6 +28,7 @@ from webapp.models import (
     ObjetExport,
     Residence,
     StatutDemande,
+    Utilisateur,
 )
 from webapp.referentiels import listes_sne, situations_prioritaires
 from webapp.services import decisions as svc_decisions
@@ -127,6 +128,8 @@ def _par_numero(demandes: list[Noeud], bloc: str) -> dict[str, Noeud]:
 
 
 def test_l_export_porte_les_decisions_de_la_seance_close_et_les_radiations_avec_leurs_codes(sessions, monde):
+    with sessions.begin() as s:
+        s.get(Logement, monde.logements["L-2"]).residence.qpv_code = "QN05905M"
     r = _exporter(sessions)
     assert (r.nb_decisions, r.nb_radiations) == (6, 2) and r.export_id is not None
     demandes = _demandes(r.contenu)
@@ -150,6 +153,7 @@ def test_l_export_porte_les_decisions_de_la_seance_close_et_les_radiations_avec_
     assert d4.enfant("pieceManquante").attribut_code() == "AVIS_IMPOSITION"
     assert d4.date("dateLimiteCondition") == dt.date(2026, 6, 25)
     assert d4.enfant("logementAttribue").code("typeLogement", "ListeTypeLogement") == "T2"
+    assert d4.enfant("logementAttribue").texte("codeQpv") == "QN05905M"
 
     d2 = decisions[N2]
     assert [m.attribut_code() for m in d2.enfant("listeMotifDecision").enfants("motifDecision")] == ["NA_TAUX_EFFORT"]
@@ -173,6 +177,7 @@ def test_l_export_porte_les_decisions_de_la_seance_close_et_les_radiations_avec_
 
 def test_chaque_code_du_fichier_appartient_a_sa_liste(sessions, monde):
     contenu = _exporter(sessions).contenu
+    assert b"codeQpv" not in contenu  # the sample residence is not in a QPV
     ref = svc_decisions.referentiel()
     listes = listes_sne()
     attendues = {
@@ -445,3 +450,58 @@ def test_le_lecteur_et_le_membre_ne_peuvent_pas_generer(engine, sessions, monde)
 def _bailleur(sessions) -> int:
     with sessions() as s:
         return s.scalars(select(Residence.bailleur_id).join(Logement).join(Candidature)).first()
+
+
+# --------------------------------------------------------------------------- with the offers of issue 8.1-8.2
+
+
+def test_cycle_classement_refus_du_rang_1_bail_du_rang_2_puis_export(sessions, monkeypatch):
+    """Séance → classement → offer refused by rank 1 → accepted by rank 2 → lease (webapp.services.offres)
+    → the export carries the three ranked decisions and rank 2's RADATT radiation with its logement."""
+    from webapp.models import Offre
+    from webapp.services import offres
+
+    m = construire(sessions)
+    for rang, numero in enumerate((N1, N2, N3), start=1):
+        _decider(sessions, m, numero, "attribution_rang", "pour", rang=str(rang))
+    for numero in (N4, N5, N6):
+        _decider(sessions, m, numero, "non_attribution", "contre", motifs=["NA_CANDIDAT_MIEUX_CLASSE"])
+    with sessions.begin() as s:
+        svc_decisions.cloturer_seance(s, seance_id=m.seance_id, acteur=Acteur(sessions, "president"), version="test")
+
+    def offre(numero: str) -> int:
+        with sessions() as s:
+            return s.scalars(select(Offre.id).join(Demande, Demande.id == Offre.demande_id)
+                             .where(Demande.numero_unique == numero).order_by(Offre.id.desc())).first()
+
+    charge = Acteur(sessions, "charge")
+    with sessions() as s:
+        charge.organisation_id = s.get(Utilisateur, charge.id).organisation_id
+
+    def ecrire(fonction, offre_id: int, **donnees) -> None:
+        with sessions.begin() as s:
+            fonction(s, offre_id=offre_id, acteur=charge, donnees=donnees)
+
+    ecrire(offres.repondre, offre(N1), reponse="refusee", motif="QUARTIER", date_reponse="2026-06-15")
+    monkeypatch.setenv("CALEOL_TODAY", "2026-06-20")
+    ecrire(offres.repondre, offre(N2), reponse="acceptee", date_reponse="2026-06-16")
+    ecrire(offres.signer_bail, offre(N2), date_signature_bail="2026-06-18")
+
+    r = _exporter(sessions)
+    racine = analyser(r.contenu)
+    noeud = Noeud(racine, "interfaceNuu", Lecteur())
+    demandes = noeud.enfants("demande")
+    decisions = _par_numero(demandes, "decisionCommission")
+    assert {n: (d.enfant("decision").attribut_code(), d.entier("rang")) for n, d in decisions.items()
+            if n in (N1, N2, N3)} == {N1: ("attribution_rang", 1), N2: ("attribution_rang", 2),
+                                      N3: ("attribution_rang", 3)}
+    radiations = _par_numero(demandes, "radiation")
+    assert set(radiations) == {N2}
+    rad = radiations[N2]
+    assert rad.code("motifRadiation", "ListeMotifsRadiation") == "RADATT"
+    assert rad.date("dateRadiation") == dt.date(2026, 6, 18)
+    att = rad.enfant("attribution")
+    assert att.date("dateSignatureBail") == dt.date(2026, 6, 18) and att.date("dateCommission") == DATE_SEANCE
+    assert att.enfant("logementAttribue").texte("reference") == "L-1"
+    assert not noeud.lecteur.erreurs, noeud.lecteur.erreurs
+    assert _exporter(sessions).vide
