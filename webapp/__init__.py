@@ -146,5 +146,6 @@ def configure_blueprints(app: Flask) -> None:
     from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
     from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702
     from .offres import bp as offres_bp; app.register_blueprint(offres_bp)  # noqa: E702
+    from .occupation import bp as occupation_bp; app.register_blueprint(occupation_bp)  # noqa: E702
     from .export_sne_ui import bp as exports_sne_bp; app.register_blueprint(exports_sne_bp)  # noqa: E702
     from .sante import bp as sante_bp; app.register_blueprint(sante_bp)  # noqa: E702
