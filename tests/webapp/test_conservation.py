@@ -30,7 +30,11 @@ from webapp.models import (
     EstimationApl,
     EvaluationDemande,
     ExamenOccupation,
+    ExplicationDemande,
+    ExportSne,
     JetonApi,
+    LigneExportSne,
+    ObjetExport,
     OccupantLocataire,
     Offre,
     Personne,
@@ -274,6 +278,20 @@ def _peupler(sessions) -> dict[str, int]:
                                                  version_regles="v", empreinte_entree="e" * 64,
                                                  examine_le=dt.datetime(2024, 9, 1, tzinfo=UTC)))
             s.add(bail)
+        # Explanations given to 01A (past term) and 02B (within term); SNE exports of 2025-01 and 2026-06.
+        for numero in ("0591126000001A", "0591126000002B"):
+            s.add(ExplicationDemande(demande_id=demandes[numero].id, date_evaluation=dt.date(2025, 1, 1), version_regles="v",
+                                     empreinte_entree="e" * 64, entree={"nom": f"Entree {numero}"},
+                                     contenu={"texte": f"Document {numero}"}, empreinte="d" * 64,
+                                     genere_le=dt.datetime(2025, 1, 2, tzinfo=UTC), genere_par="charge"))
+        for i, genere in enumerate((dt.datetime(2025, 1, 3, tzinfo=UTC), dt.datetime(2026, 6, 1, tzinfo=UTC))):
+            export = ExportSne(genere_le=genere, par="charge", fichier=f"CALEOL-SNE-{i}.xml", sha256="f" * 64, taille=40,
+                               contenu=f"<numUnique>0591126000001A</numUnique>{i}".encode(), nb_decisions=1,
+                               nb_radiations=0)
+            export.lignes.append(LigneExportSne(objet_type=ObjetExport.DECISION, objet_id=i + 1,
+                                                date_evenement=genere.date(), numero_unique="0591126000001A",
+                                                code="attribution"))
+            s.add(export)
         ancienne = s.get(Seance, monde.autre_seance_id)
         ancienne.date_seance = dt.date(2015, 3, 1)
         return {numero: d.id for numero, d in demandes.items()} | {"_ancienne_seance": ancienne.id}
@@ -345,6 +363,8 @@ def _permis(avant, ids: dict[str, int]) -> dict[tuple, str]:
                 if l["revoque_le"] and l["revoque_le"].date() <= dt.date(2025, 6, 15)})
     res.update({("estimation_apl", cle, "*"): "supprimer" for cle, l in avant["estimation_apl"].items()
                 if l["calcule_le"].date() <= dt.date(2026, 5, 15)})
+    res.update({("export_sne", cle, "contenu"): "vider" for cle, l in avant["export_sne"].items()
+                if l["genere_le"].date() <= dt.date(2025, 6, 15)})
     baux = {cle[0] for cle, l in avant["bail_locataire"].items() if l["importe_le"].date() <= dt.date(2020, 6, 15)}
     for table in ("bail_locataire", "occupant_locataire", "revenu_locataire", "examen_occupation", "constat_occupation"):
         chemin = chemin_vers(Base.metadata.tables[table], Base.metadata.tables["bail_locataire"])
@@ -364,6 +384,8 @@ def _conforme(methode: str, valeur, avant_ligne, sensibles) -> bool:
         return valeur is None
     if methode == "annee":
         return valeur is None or (valeur.month, valeur.day) == (1, 1) and valeur.year == avant_ligne.year
+    if methode == "vider":
+        return valeur is not None and len(valeur) == 0
     if methode == "vider_liste":
         return valeur == []
     if methode == "codes_sensibles":
@@ -453,6 +475,10 @@ def test_la_purge_ne_laisse_rien_au_dela_de_son_terme_et_ne_touche_rien_d_autre(
         assert [e.mois for e in s.scalars(select(EstimationApl))] == ["2026-06"]
         for o in s.scalars(select(Offre)):
             assert (o.commentaire is None) is (o.demande_id in passees) and o.motif_refus == "TROP_LOIN"
+        assert [e.demande_id for e in s.scalars(select(ExplicationDemande))] == [ids["0591126000002B"]]
+        exports = s.scalars(select(ExportSne).order_by(ExportSne.id)).all()
+        assert [bytes(e.contenu) for e in exports] == [b"", b"<numUnique>0591126000001A</numUnique>1"]
+        assert [e.sha256 for e in exports] == ["f" * 64] * 2 and len(s.scalars(select(LigneExportSne)).all()) == 2
         assert [b.reference for b in s.scalars(select(BailLocataire))] == ["B-RECENT"]
         assert [o.nom for o in s.scalars(select(OccupantLocataire))] == ["Locataire B-RECENT"]
         assert len(s.scalars(select(RevenuLocataire)).all()) == len(s.scalars(select(ExamenOccupation)).all()) == 1
@@ -471,7 +497,8 @@ def test_la_purge_ne_laisse_rien_au_dela_de_son_terme_et_ne_touche_rien_d_autre(
     assert resume["decisions_et_seances"]["ids"] == [ids["_ancienne_seance"]]
     assert resume["journal_audit"]["nombre"] == 2 and "ids" not in resume["journal_audit"]
     assert resume["jetons_api_revoques"]["nombre"] == 1 and resume["cache_estimations_apl"]["nombre"] == 1
-    assert resume["locataires_en_place"]["nombre"] == 1
+    assert resume["locataires_en_place"]["nombre"] == 1 and resume["exports_sne"]["nombre"] == 1
+    assert resume["demande_radiee_attribution"]["lignes"]["explication_demande"] == 1
     assert resume["demande_radiee_attribution"]["lignes"]["personne"] == 2
     texte = json.dumps(entree.details, ensure_ascii=False)
     personnels = {v for t in ("personne", "demande", "revenu_fiscal", "situation_prioritaire", "decision", "offre",
