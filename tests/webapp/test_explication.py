@@ -243,6 +243,8 @@ def test_un_document_communique_se_reproduit_apres_le_recalcul_de_la_nuit(monde,
         ancienne = svc.reproduire(s, ligne1.id)
         assert [c.id for c in svc.communications(s, charger_demande(s, NUMERO).id)] == [ligne1.id]
     assert nouvelle.contenu["evaluation"]["date"] == "2026-09-01" and nouvelle.empreinte != x1.empreinte
+    # The origin of the record is still the entry that saved it, not the communication of the first document.
+    assert nouvelle.contenu["donnees"]["origine"] == x1.contenu["donnees"]["origine"] == "saisie ou mise à jour dans Caléol (le 15/06/2026)"
     assert nouvelle.premiere is None
     assert ancienne.recalculee and ancienne.empreinte == x1.empreinte and svc.explication_html(ancienne) == html1
     with sessions() as s, pytest.raises(svc.ErreurExplication, match="Explication n° 0 introuvable"):
@@ -413,3 +415,17 @@ def test_la_commande_et_la_demonstration(tmp_path):
     with dbmod.transaction(factory) as s:
         assert s.scalar(select(func.count()).select_from(ExplicationDemande)) == 2
         assert {a.acteur for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "explication.communiquer"))} == {"cli:explication"}
+
+
+def test_une_demande_importee_du_sne_le_dit(sessions):
+    """The real SNE example file, imported: the origin is the SNE import, found in the import's audit entry."""
+    from webapp.sne.service import importer_fichiers
+
+    fichier = Path(__file__).resolve().parents[2] / "fixtures" / "sne" / "exemple_interfaceNuu_v02.00.xml"
+    (resultat,) = importer_fichiers(sessions, [fichier], acteur="test")
+    with sessions() as s:
+        x = svc.expliquer(s, resultat.numero_unique)
+    assert x.contenu["donnees"]["origine"] == "import du fichier du système national d'enregistrement (SNE) (le 15/06/2026)"
+    page = texte(svc.explication_html(x))
+    for titre in SECTIONS:
+        assert titre in page

@@ -202,11 +202,11 @@ def _origine(session: Session, demande: Demande) -> dict[str, Any]:
     """How the demande came into Caléol, from the audit log (last entry on it, else the SNE import that named it)."""
     entree = session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.objet_type == "demande", AuditEntry.objet_id == str(demande.id))
+        .where(AuditEntry.objet_type == "demande", AuditEntry.objet_id == str(demande.id), AuditEntry.action.in_(list(ORIGINES)))
         .order_by(AuditEntry.horodatage.desc(), AuditEntry.id.desc())
         .limit(1)
     ).first()
-    if entree is not None and entree.action in ORIGINES:
+    if entree is not None:
         return {"action": entree.action, "date": entree.horodatage.date().isoformat(), "texte": ORIGINES[entree.action]}
     sne = session.scalars(
         select(AuditEntry)
@@ -811,6 +811,13 @@ def construire_contenu(entree: dict[str, Any]) -> dict[str, Any]:
     date = dt.date.fromisoformat(entree["date_evaluation"])
     resultat, appliquees, derivation = evaluer_detaille(dossier, None, date, trace=True)
     numero = entree["numero_unique"]
+    if resultat["version_regles"] != entree["version_regles"]:
+        # The rules compiled by this process are not those of the files (edited without reloading).
+        raise ErreurExplication(
+            f"Demande {numero} : les règles chargées par ce processus (version {resultat['version_regles']}) ne sont pas "
+            f"celles de l'évaluation enregistrée (version {entree['version_regles']}) ; rechargez les règles "
+            "(Administration › Recharger les règles) ou redémarrez le service."
+        )
     if resultat["empreinte_entree"].removeprefix(PREFIXE_EMPREINTE) != entree["empreinte_entree"]:
         raise ErreurExplication(f"Demande {numero} : l'entrée enregistrée ne redonne pas l'empreinte de l'évaluation.")
     stocke = entree["stocke"]
