@@ -37,6 +37,7 @@ from webapp.models import (
     ObjetExport,
     OccupantLocataire,
     Offre,
+    PointOrdreDuJour,
     Personne,
     RefusOffre,
     RenvoiCalPhysique,
@@ -292,6 +293,14 @@ def _peupler(sessions) -> dict[str, int]:
                                                 date_evenement=genere.date(), numero_unique="0591126000001A",
                                                 code="attribution"))
             s.add(export)
+        # Agenda: a proposal computed in 2025-01 (past term) and one in 2026-01 (within term).
+        for ref, calcule in (("L-1", dt.datetime(2025, 1, 2, tzinfo=UTC)), ("L-2", dt.datetime(2026, 1, 2, tzinfo=UTC))):
+            s.add(PointOrdreDuJour(seance_id=monde.seance_id, logement_id=monde.logements[ref], ordre=1 if ref == "L-1" else 2,
+                                   version_regles="v", calcule_le=calcule, proposition={"candidats": [{
+                                       "rang": 1, "numero_unique": "0591126000001A", "score": "12",
+                                       "priorites": [{"code": "PRIO_VIOLENCES_COUPLE", "libelle": "Violences"},
+                                                     {"code": "PRIO_SANS_LOGEMENT", "libelle": "Sans logement"}],
+                                       "cotation": {"detail": []}}]}))
         ancienne = s.get(Seance, monde.autre_seance_id)
         ancienne.date_seance = dt.date(2015, 3, 1)
         return {numero: d.id for numero, d in demandes.items()} | {"_ancienne_seance": ancienne.id}
@@ -363,6 +372,8 @@ def _permis(avant, ids: dict[str, int]) -> dict[tuple, str]:
                 if l["revoque_le"] and l["revoque_le"].date() <= dt.date(2025, 6, 15)})
     res.update({("estimation_apl", cle, "*"): "supprimer" for cle, l in avant["estimation_apl"].items()
                 if l["calcule_le"].date() <= dt.date(2026, 5, 15)})
+    res.update({("point_ordre_du_jour", cle, "proposition"): "codes_sensibles" for cle, l in avant["point_ordre_du_jour"].items()
+                if l["calcule_le"].date() <= dt.date(2025, 6, 15)})
     res.update({("export_sne", cle, "contenu"): "vider" for cle, l in avant["export_sne"].items()
                 if l["genere_le"].date() <= dt.date(2025, 6, 15)})
     baux = {cle[0] for cle, l in avant["bail_locataire"].items() if l["importe_le"].date() <= dt.date(2020, 6, 15)}
@@ -475,6 +486,9 @@ def test_la_purge_ne_laisse_rien_au_dela_de_son_terme_et_ne_touche_rien_d_autre(
         assert [e.mois for e in s.scalars(select(EstimationApl))] == ["2026-06"]
         for o in s.scalars(select(Offre)):
             assert (o.commentaire is None) is (o.demande_id in passees) and o.motif_refus == "TROP_LOIN"
+        points = {p.calcule_le.year: json.dumps(p.proposition) for p in s.scalars(select(PointOrdreDuJour))}
+        assert "PRIO_VIOLENCES_COUPLE" not in points[2025] and "PRIO_SANS_LOGEMENT" in points[2025]
+        assert "PRIO_VIOLENCES_COUPLE" in points[2026]
         assert [e.demande_id for e in s.scalars(select(ExplicationDemande))] == [ids["0591126000002B"]]
         exports = s.scalars(select(ExportSne).order_by(ExportSne.id)).all()
         assert [bytes(e.contenu) for e in exports] == [b"", b"<numUnique>0591126000001A</numUnique>1"]

@@ -103,7 +103,8 @@ def verifier_contre_modele(pol: Politique | None = None) -> Politique:
                     raise ErreurRegles(f, "« annee » ne vaut que pour une date", regle=profil.id, champ=champ)
                 if methode == "vider" and not isinstance(colonne.type, LargeBinary | String):
                     raise ErreurRegles(f, "« vider » ne vaut que pour un texte ou un contenu binaire", regle=profil.id, champ=champ)
-                if methode in ("vider_liste", "codes_sensibles") and not isinstance(colonne.type, JSON):
+                if methode in ("vider_liste", "codes_sensibles", "proposition_sans_sensible") \
+                        and not isinstance(colonne.type, JSON):
                     raise ErreurRegles(f, f"« {methode} » ne vaut que pour une colonne JSON", regle=profil.id, champ=champ)
     for cat in pol.categories:
         for nom in cat.tables:
@@ -170,6 +171,11 @@ def nouvelle_valeur(methode: str, valeur: Any, sensibles: frozenset[str]) -> Any
         return []
     if methode == "codes_sensibles":
         return _sans_codes_sensibles(valeur, sensibles)
+    if methode == "proposition_sans_sensible":
+        # The masking the pages apply for the roles that may not see sensitive facts, made permanent.
+        from ..demandes.evaluation import masquer_proposition
+
+        return masquer_proposition(valeur, False) if isinstance(valeur, dict) else valeur
     raise ValueError(methode)
 
 
