@@ -320,6 +320,14 @@ def test_une_radiation_sans_lien_avec_le_bailleur_ou_recue_du_sne_n_est_pas_expo
     assert set(_par_numero(_demandes(r.contenu), "radiation")) == {N1, N2, N3}
 
 
+def test_une_demande_attribuee_radatt_des_donnees_anciennes_est_exportee_comme_radiee(sessions, monde):
+    """The demo (and older data) mark a housed demande `attribuee` with motif RADATT: same radiation."""
+    with sessions.begin() as s:
+        s.scalars(select(Demande).where(Demande.numero_unique == N1)).one().statut = StatutDemande.ATTRIBUEE
+    r = _exporter(sessions)
+    assert _par_numero(_demandes(r.contenu), "radiation")[N1].code("motifRadiation", "ListeMotifsRadiation") == "RADATT"
+
+
 def test_une_radiation_pour_irrecevabilite_sans_sous_motif_connu_est_ecartee_et_dite(sessions, monde):
     with sessions.begin() as s:
         d2 = s.scalars(select(Demande).where(Demande.numero_unique == N2)).one()

@@ -61,6 +61,8 @@ SOUS_MOTIF_PAR_MOTIF_REJET = {"REJ_RESIDENCE_IRREGULIERE": "IRRSEJ", "REJ_PLAFON
 # Radiations Caléol reports. RADREN (non-renouvellement) is pronounced by the SNE itself; RADATT is
 # reported only with its signed lease; the others only for a demande examined by the bailleur's CALEOL.
 MOTIFS_RADIATION_EXPORTES = ("RADATT", "RADIRR", "RADABA", "RADCON")
+# A demande radiated after a lease is `radiee` (issue 8.2) or, in older data (the demo), `attribuee`.
+STATUTS_RADIES = (StatutDemande.RADIEE, StatutDemande.ATTRIBUEE)
 # Who may generate an export (the web layer and the service agree).
 ROLES_EXPORT = frozenset({Role.CHARGE_ATTRIBUTION, Role.PRESIDENT, Role.ADMINISTRATEUR})
 
@@ -169,19 +171,37 @@ def _entete_demande(numero_unique: str) -> tuple[ET.Element, ET.Element]:
     return demande, dl
 
 
-def _priorites(session: Session, decision: Decision, demande_id: int) -> list[str]:
-    """Priority codes of the household: as frozen at decision time on the attribution, else its evaluation."""
-    a = session.scalars(select(Attribution).where(Attribution.decision_id == decision.id)).first()
-    if a is not None and a.indicateurs and "priorites" in a.indicateurs:
-        priorites = a.indicateurs["priorites"]
-    else:
-        ev = session.get(EvaluationDemande, demande_id)
-        priorites = ev.priorites if ev is not None else []
-    return sorted({p["code"] for p in priorites or []})
+def _par_lots(ids: list[int], taille: int = 500) -> Iterable[list[int]]:
+    for i in range(0, len(ids), taille):
+        yield ids[i:i + taille]
 
 
-def _bloc_decision(session: Session, d: Decision, c: Candidature, seance: Seance, logement: Logement,
-                   residence: Residence, demande: Demande) -> ET.Element:
+def _priorites(session: Session, paires: list[tuple[int, int]]) -> dict[int, list[str]]:
+    """Priority codes of each household (decision id → codes): as frozen on the attribution when the
+    séance was closed, else those of the demande's stored evaluation. Two queries for all decisions."""
+    figees: dict[int, list[dict[str, Any]]] = {}
+    decisions = sorted({d for d, _ in paires})
+    for lot in _par_lots(decisions):
+        for decision_id, indicateurs in session.execute(
+            select(Attribution.decision_id, Attribution.indicateurs).where(Attribution.decision_id.in_(lot))
+        ):
+            if indicateurs and "priorites" in indicateurs:
+                figees[decision_id] = indicateurs["priorites"]
+    evaluees: dict[int, list[dict[str, Any]]] = {}
+    demandes = sorted({dem for d, dem in paires if d not in figees})
+    for lot in _par_lots(demandes):
+        for demande_id, priorites in session.execute(
+            select(EvaluationDemande.demande_id, EvaluationDemande.priorites).where(EvaluationDemande.demande_id.in_(lot))
+        ):
+            evaluees[demande_id] = priorites
+    return {
+        d: sorted({p["code"] for p in (figees[d] if d in figees else evaluees.get(dem)) or []})
+        for d, dem in paires
+    }
+
+
+def _bloc_decision(d: Decision, c: Candidature, seance: Seance, logement: Logement, residence: Residence,
+                   demande: Demande, priorites: list[str]) -> ET.Element:
     bloc, dl = _entete_demande(demande.numero_unique)
     dc = _sous(dl, "decisionCommission")
     _sous(dc, "dateCommission", seance.date_seance.isoformat())
@@ -196,7 +216,7 @@ def _bloc_decision(session: Session, d: Decision, c: Candidature, seance: Seance
         _sous(dc, "dateLimiteCondition", d.date_limite_condition.isoformat())
     _sous(dc, "typeReservataire", code=_code_reservataire(c.reservataire, logement))
     _logement(dc, logement, residence)
-    _liste(dc, "listeMotifPriorite", "motifPriorite", _priorites(session, d, demande.id))
+    _liste(dc, "listeMotifPriorite", "motifPriorite", priorites)
     return bloc
 
 
@@ -224,13 +244,13 @@ def _decisions(session: Session, jour: dt.date | None, bailleur_id: int | None, 
     if bailleur_id is not None:
         stmt = stmt.where(Commission.bailleur_id == bailleur_id)
     envoyes = set() if forcer else _deja_envoyes(session, ObjetExport.DECISION)
-    objets = []
-    for d, c, seance, logement, residence, demande in session.execute(stmt):
-        if (d.id, seance.date_seance) in envoyes:
-            continue
-        objets.append(_Objet(ObjetExport.DECISION, d.id, seance.date_seance, demande.numero_unique,
-                             TypeDecision(d.type).value, _bloc_decision(session, d, c, seance, logement, residence, demande)))
-    return objets
+    lignes = [r for r in session.execute(stmt) if (r[0].id, r[2].date_seance) not in envoyes]
+    priorites = _priorites(session, [(r[0].id, r[5].id) for r in lignes])
+    return [
+        _Objet(ObjetExport.DECISION, d.id, seance.date_seance, demande.numero_unique, TypeDecision(d.type).value,
+               _bloc_decision(d, c, seance, logement, residence, demande, priorites[d.id]))
+        for d, c, seance, logement, residence, demande in lignes
+    ]
 
 
 def _radiations_recues_du_sne(session: Session, numeros: set[str], depuis: dt.date) -> set[str]:
@@ -255,7 +275,7 @@ def _radiations(session: Session, jour: dt.date | None, bailleur_id: int | None,
                 ecartes: list[dict[str, Any]]) -> list[_Objet]:
     stmt = (
         select(Demande)
-        .where(Demande.statut == StatutDemande.RADIEE, Demande.motif_radiation.in_(MOTIFS_RADIATION_EXPORTES),
+        .where(Demande.statut.in_(STATUTS_RADIES), Demande.motif_radiation.in_(MOTIFS_RADIATION_EXPORTES),
                Demande.date_radiation.is_not(None))
         .order_by(Demande.date_radiation, Demande.id)
     )
@@ -268,50 +288,67 @@ def _radiations(session: Session, jour: dt.date | None, bailleur_id: int | None,
         session, {d.numero_unique for d in demandes if d.motif_radiation != "RADATT"},
         min(d.date_radiation for d in demandes),
     )
+    baux = _baux_signes(session, [d.id for d in demandes if d.motif_radiation == "RADATT"], bailleur_id)
+    decisions = _decisions_des_demandes(session, [d.id for d in demandes if d.motif_radiation != "RADATT"], bailleur_id)
     objets = []
     for demande in demandes:
-        objet = _radiation(session, demande, bailleur_id, recues, ecartes)
+        objet = _radiation(demande, baux, decisions, recues, ecartes)
         if objet is not None:
             objets.append(objet)
     return objets
 
 
-def _decisions_du_bailleur(session: Session, demande: Demande, bailleur_id: int | None) -> list[tuple[Decision, Seance]]:
-    stmt = (
-        select(Decision, Seance)
-        .join(Candidature, Decision.candidature_id == Candidature.id)
-        .join(Seance, Decision.seance_id == Seance.id)
-        .join(Commission, Seance.commission_id == Commission.id)
-        .where(Candidature.demande_id == demande.id, Seance.statut == StatutSeance.CLOSE,
-               Seance.date_seance <= demande.date_radiation)
-        .order_by(Seance.date_seance.desc(), Decision.id.desc())
-    )
-    if bailleur_id is not None:
-        stmt = stmt.where(Commission.bailleur_id == bailleur_id)
-    return [(d, s) for d, s in session.execute(stmt)]
+def _baux_signes(session: Session, demandes: list[int], bailleur_id: int | None
+                 ) -> dict[int, tuple[Attribution, Logement, Residence]]:
+    """Each demande's latest attribution with a signed lease (on a logement of the bailleur)."""
+    baux: dict[int, tuple[Attribution, Logement, Residence]] = {}
+    for lot in _par_lots(demandes):
+        stmt = (
+            select(Attribution, Logement, Residence)
+            .join(Logement, Attribution.logement_id == Logement.id)
+            .join(Residence, Logement.residence_id == Residence.id)
+            .where(Attribution.demande_id.in_(lot), Attribution.date_signature_bail.is_not(None))
+            .order_by(Attribution.date_signature_bail.desc(), Attribution.id.desc())
+        )
+        if bailleur_id is not None:
+            stmt = stmt.where(Residence.bailleur_id == bailleur_id)
+        for a, logement, residence in session.execute(stmt):
+            baux.setdefault(a.demande_id, (a, logement, residence))
+    return baux
 
 
-def _radiation(session: Session, demande: Demande, bailleur_id: int | None, recues: set[str],
+def _decisions_des_demandes(session: Session, demandes: list[int], bailleur_id: int | None
+                            ) -> dict[int, list[tuple[Decision, Seance]]]:
+    """The decisions of the bailleur's closed séances on each demande, the latest first."""
+    resultat: dict[int, list[tuple[Decision, Seance]]] = {}
+    for lot in _par_lots(demandes):
+        stmt = (
+            select(Candidature.demande_id, Decision, Seance)
+            .join(Decision, Decision.candidature_id == Candidature.id)
+            .join(Seance, Decision.seance_id == Seance.id)
+            .join(Commission, Seance.commission_id == Commission.id)
+            .where(Candidature.demande_id.in_(lot), Seance.statut == StatutSeance.CLOSE)
+            .order_by(Seance.date_seance.desc(), Decision.id.desc())
+        )
+        if bailleur_id is not None:
+            stmt = stmt.where(Commission.bailleur_id == bailleur_id)
+        for demande_id, d, seance in session.execute(stmt):
+            resultat.setdefault(demande_id, []).append((d, seance))
+    return resultat
+
+
+def _radiation(demande: Demande, baux: dict[int, tuple[Attribution, Logement, Residence]],
+               decisions_par_demande: dict[int, list[tuple[Decision, Seance]]], recues: set[str],
                ecartes: list[dict[str, Any]]) -> _Objet | None:
     motif = demande.motif_radiation
     bloc, dl = _entete_demande(demande.numero_unique)
     rad = _sous(dl, "radiation")
     _sous(rad, "motifRadiation", code=motif)
     if motif == "RADATT":
-        stmt = (
-            select(Attribution, Logement, Residence)
-            .join(Logement, Attribution.logement_id == Logement.id)
-            .join(Residence, Logement.residence_id == Residence.id)
-            .where(Attribution.demande_id == demande.id, Attribution.date_signature_bail.is_not(None))
-            .order_by(Attribution.date_signature_bail.desc(), Attribution.id.desc())
-        )
-        if bailleur_id is not None:
-            stmt = stmt.where(Residence.bailleur_id == bailleur_id)
-        trouve = session.execute(stmt).first()
-        if trouve is None:
+        if demande.id not in baux:
             # Radiated after a lease signed elsewhere (or imported from the SNE): not this bailleur's to report.
             return None
-        a, logement, residence = trouve
+        a, logement, residence = baux[demande.id]
         _sous(rad, "dateRadiation", demande.date_radiation.isoformat())
         att = _sous(rad, "attribution")
         _sous(att, "dateSignatureBail", a.date_signature_bail.isoformat())
@@ -321,7 +358,7 @@ def _radiation(session: Session, demande: Demande, bailleur_id: int | None, recu
     else:
         if demande.numero_unique in recues:
             return None
-        decisions = _decisions_du_bailleur(session, demande, bailleur_id)
+        decisions = [(d, s) for d, s in decisions_par_demande.get(demande.id, ()) if s.date_seance <= demande.date_radiation]
         if not decisions:
             return None
         if motif == "RADIRR":
