@@ -32,7 +32,7 @@ from webapp.services import offres as svc
 from webapp.services.decisions import DonneesDecision
 from webapp.services.offres import ErreurOffre
 
-from .decisions_exemple import DATE_SEANCE, construire
+from .decisions_exemple import construire
 
 N1, N2, N3, N4, N5, N6 = (f"059112600000{i}{c}" for i, c in zip(range(1, 7), "ABCDEF", strict=True))
 VOTANTS = ("president", "membre1", "locataires", "maire", "prefet")
