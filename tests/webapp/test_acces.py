@@ -132,6 +132,15 @@ PERMISSIONS: dict[str, Acces] = {
     "offres.repondre": Acces(post={C, P}, parametres="offre"),
     "offres.piece": Acces(post={C, P}, parametres="offre"),
     "offres.bail": Acces(post={C, P}, parametres="offre"),
+    # Occupancy review (L442-5-2): review séances of the bailleur; findings by its président and members,
+    # agenda and follow-up by its chargé d'attribution; the index lists each user's own séances.
+    "occupation.index": Acces(get=LECTURE_SEANCES),
+    "occupation.nouvelle_seance": Acces(get={C}, post={C}),
+    "occupation.seance": Acces(get={C, M, P, L}, post={C}, parametres="seance_examen"),
+    "occupation.dossier": Acces(get={C, M, P, L}, parametres="examen"),
+    "occupation.constat": Acces(post={M, P}, parametres="examen"),
+    "occupation.suivi": Acces(post={C}, parametres="examen"),
+    "occupation.proces_verbal": Acces(get={C, M, P, L}, parametres="seance_examen"),
 }
 # Form fields sent with the token: enough to reach the view, never enough to write anything harmful.
 DONNEES_POST = {"pseudonymisation.basculer": {"active": "1", "retour": "/"}, "demandes.communiquer": {"format": "html"}}
@@ -171,6 +180,7 @@ def demo(moteur_base):
             export = exporter(s, acteur="test", bailleur_id=bailleur.id)
             assert export.export_id is not None, "aucune décision de séance close à exporter dans la démonstration"
             echantillons["export_sne"] = {"export_id": export.export_id}
+            echantillons |= _echantillons_examen(s, bailleur.id)
     yield echantillons
     _vider(moteur_base)
 
@@ -222,6 +232,23 @@ def _echantillons(s, a_venir: Seance, point: PointOrdreDuJour, cible: Utilisateu
         "utilisateur": {"utilisateur_id": cible.id},
         "offre": {"offre_id": s.scalars(select(Offre.id).order_by(Offre.id)).first()},
     }
+
+
+def _echantillons_examen(s, bailleur_id: int) -> dict[str, dict]:
+    """A review séance (examen de l'occupation) of the MEL commission with one tenant's file on its agenda."""
+    from webapp.models import Commission, ModeSeance, NatureSeance
+    from webapp.services.occupation import examens_inscriptibles, examiner_baux, inscrire_examens
+    from webapp.services.preparation import Membre, creer_seance
+
+    examiner_baux(s, DATE, acteur="test")
+    commission = s.scalars(select(Commission).where(Commission.territoire == MEL)).one()
+    revue = creer_seance(s, commission_id=commission.id, bailleur_id=bailleur_id, date_seance=DATE + dt.timedelta(days=10),
+                         mode=ModeSeance.PHYSIQUE, quorum=1, acteur="test", nature=NatureSeance.EXAMEN_OCCUPATION,
+                         membres=[Membre(nom="Mme Leroy", qualite="Représentant(e) du bailleur", voix_deliberative=True,
+                                         present=True)])
+    examen = examens_inscriptibles(s, revue)[0]
+    inscrire_examens(s, revue, [examen.id], acteur="test")
+    return {"seance_examen": {"seance_id": revue.id}, "examen": {"seance_id": revue.id, "examen_id": examen.id}}
 
 
 @pytest.fixture(scope="module")
