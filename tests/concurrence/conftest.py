@@ -110,7 +110,7 @@ class Serveur:
     def arreter(self) -> None:
         if self.processus is None or self.processus.poll() is not None:
             return
-        os.killpg(self.processus.pid, signal.SIGTERM)
+        os.killpg(self.processus.pid, signal.SIGINT)  # gunicorn's quick shutdown
         try:
             self.processus.wait(timeout=30)
         except subprocess.TimeoutExpired:
