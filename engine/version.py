@@ -44,11 +44,40 @@ def _relatif(p: Path) -> str:
         return p.as_posix()
 
 
+def _etat_fichiers(racine: Path) -> list[tuple[str, int, int]]:
+    """(path, mtime, size) of `fichiers_versionnes(racine)`, in its order, with one stat per file.
+
+    Called on every version request (each API response carries the version): a walk with scandir,
+    whose entries know their type, on plain strings sorted by their parts (pathlib's order), instead
+    of pathlib's glob and two stats per file.
+    """
+    trouves: dict[str, tuple[str, int, int]] = {}
+    a_voir = [str(racine)]
+    while a_voir:
+        try:
+            entrees = list(os.scandir(a_voir.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entrees:
+            if e.is_dir(follow_symlinks=False):  # as pathlib's rglob, which does not follow them
+                a_voir.append(e.path)
+            elif e.is_file() and not e.name.startswith(".") and os.path.splitext(e.name)[1] in SUFFIXES_DONNEES:
+                st = e.stat()
+                trouves[e.path] = (e.path, st.st_mtime_ns, st.st_size)
+    for p in AUTRES_FICHIERS:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        trouves[str(p)] = (str(p), st.st_mtime_ns, st.st_size)
+    return [trouves[c] for c in sorted(trouves, key=lambda c: c.split(os.sep))]
+
+
 def empreinte_complete(racine: Path = DOSSIER_REGLES) -> str:
-    fichiers = fichiers_versionnes(racine)
-    cle = (__version__, tuple((str(p), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in fichiers))
+    cle = (__version__, tuple(_etat_fichiers(racine)))
     if cle in _cache:
         return _cache[cle]
+    fichiers = [Path(p) for p, _, _ in cle[1]]
     h = hashlib.sha256()
     h.update(f"caleol-engine {__version__}\n".encode())
     for p in fichiers:
