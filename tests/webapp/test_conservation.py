@@ -87,7 +87,7 @@ RADIATIONS = {
     "0591126000003C": ("RADREN", dt.date(2025, 6, 15)),   # exactly at the limit: past term
     "0591126000004D": ("RADABA", dt.date(2025, 6, 16)),   # one day short: within term
     "0591126000005E": None,                                # active
-    "0591126000006F": ("RADCON", dt.date(2024, 12, 1)),   # past term
+    "0591126000006F": (None, dt.date(2024, 12, 1)),       # past term, radiated without a motif
 }
 PASSEES = {"0591126000001A", "0591126000003C", "0591126000006F"}
 
@@ -199,6 +199,9 @@ def _peupler(sessions) -> dict[str, int]:
             radiation = RADIATIONS[numero]
             if radiation:
                 d.statut, d.motif_radiation, d.date_radiation = "radiee", radiation[0], radiation[1]
+            else:
+                # Active again, with a stale radiation date: an active demande is never treated.
+                d.date_radiation = dt.date(2024, 1, 1)
             d.telephone, d.courriel = f"06000000{i:02d}", f"foyer{i}@exemple.fr"
             d.motifs = ["06", "01"]
             titulaire = d.personnes[0]
@@ -505,7 +508,8 @@ def test_la_purge_ne_laisse_rien_au_dela_de_son_terme_et_ne_touche_rien_d_autre(
     resume = entree.details["categories"]
     assert resume["demande_radiee_attribution"]["ids"] == [ids["0591126000001A"]]
     assert resume["demande_radiee_non_renouvellement"]["ids"] == [ids["0591126000003C"]]
-    assert resume["demande_radiee_abandon"]["ids"] == [ids["0591126000006F"]]
+    assert resume["demande_radiee_autre_motif"]["ids"] == [ids["0591126000006F"]]
+    assert resume["demande_radiee_abandon"]["nombre"] == 0
     assert resume["demande_radiee_irrecevabilite"]["nombre"] == 0
     assert sorted(resume["situations_sensibles"]["ids"]) == sorted(radiees)
     assert resume["decisions_et_seances"]["ids"] == [ids["_ancienne_seance"]]

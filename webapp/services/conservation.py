@@ -115,9 +115,14 @@ def verifier_contre_modele(pol: Politique | None = None) -> Politique:
         if cat.colonne_evenement not in racine.c or not isinstance(racine.c[cat.colonne_evenement].type, Date | DateTime):
             raise ErreurRegles(f, f"l'événement {cat.evenement} n'est pas une colonne de date", regle=cat.id, champ="evenement")
         for cle, filtre in (("selection", cat.selection), ("exclusion", cat.exclusion)):
-            for col in filtre:
+            for col, valeurs in filtre.items():
                 if col not in racine.c:
                     raise ErreurRegles(f, f"colonne inconnue : {racine.name}.{col}", regle=cat.id, champ=f"{cle}.{col}")
+                try:
+                    _valeurs_filtre(racine.c[col], valeurs)
+                except ValueError:
+                    raise ErreurRegles(f, f"valeur inconnue pour {racine.name}.{col} : {', '.join(valeurs)}",
+                                       regle=cat.id, champ=f"{cle}.{col}") from None
         if cat.traitement == "anonymisation" and COLONNE_ANONYMISATION not in racine.c:
             raise ErreurRegles(f, f"l'anonymisation exige une colonne {COLONNE_ANONYMISATION} dans {racine.name}",
                                regle=cat.id, champ="traitement")
@@ -265,13 +270,19 @@ def _condition_evenement(colonne: Any, limite: dt.date) -> Any:
     return colonne <= limite
 
 
+def _valeurs_filtre(colonne: Any, valeurs: tuple[str, ...]) -> list[Any]:
+    """Filter values as the column binds them (an enumeration by its value: « radiee »)."""
+    classe = getattr(colonne.type, "enum_class", None)
+    return [classe(v) for v in valeurs] if classe is not None else list(valeurs)
+
+
 def _racines(session: Session, cat: Categorie, racine: Table, limite: dt.date) -> list[Any]:
     evenement = racine.c[cat.colonne_evenement]
     conditions = [evenement.isnot(None), _condition_evenement(evenement, limite)]
     for col, valeurs in cat.selection.items():
-        conditions.append(racine.c[col].in_(valeurs))
+        conditions.append(racine.c[col].in_(_valeurs_filtre(racine.c[col], valeurs)))
     for col, valeurs in cat.exclusion.items():
-        conditions.append(or_(racine.c[col].is_(None), not_(racine.c[col].in_(valeurs))))
+        conditions.append(or_(racine.c[col].is_(None), not_(racine.c[col].in_(_valeurs_filtre(racine.c[col], valeurs)))))
     if cat.traitement == "anonymisation":
         conditions.append(racine.c[COLONNE_ANONYMISATION].is_(None))
     pk = _pk(racine)
