@@ -611,3 +611,34 @@ def test_la_page_d_administration_montre_la_politique_et_les_echus_sans_rien_ecr
     assert _instantane(engine) == avant
     for qui in ("charge", "president", "lecteur", "membre1"):
         assert client(engine, qui).get("/admin/conservation").status_code == 403, qui
+
+
+def test_une_politique_incompatible_avec_le_modele_arrete_la_commande_sans_rien_ecrire(engine, sessions, tmp_path, monkeypatch):
+    import webapp.services.conservation as service
+
+    _peupler(sessions)
+    with open(FICHIER_POLITIQUE, encoding="utf-8") as f:
+        donnees = json.loads(json.dumps(yaml.safe_load(f), default=str))
+    donnees["categories"][1]["tables"].append("table_disparue")
+    casse = charger_politique(_ecrire(tmp_path, donnees))
+    monkeypatch.setattr(service, "politique", lambda: casse)
+    avant = _instantane(engine)
+    r = CliRunner().invoke(commande_purge, [], obj=_contexte(engine))
+    assert r.exit_code == 2
+    assert r.output == ("Erreur : politique de conservation invalide : politique.yaml, règle demande_radiee_attribution, "
+                        "champ tables : table inconnue du modèle : table_disparue\n")
+    assert _instantane(engine) == avant
+
+
+def test_la_fiche_d_une_demande_anonymisee_le_dit_et_ne_montre_plus_personne(engine, sessions):
+    from tests.webapp.decisions_exemple import client
+
+    _peupler(sessions)
+    with sessions.begin() as s:
+        purger(s, DATE_PURGE, acteur="tests:purge")
+    charge = client(engine, "charge")
+    html = charge.get("/demandes/0591126000001A").get_data(as_text=True)
+    assert 'id="demande-anonymisee">Anonymisée le 15/06/2026' in html
+    assert "Benali" not in html and "Amina" not in html and "foyer1@exemple.fr" not in html
+    html = charge.get("/demandes/0591126000002B").get_data(as_text=True)
+    assert "demande-anonymisee" not in html and "Carpentier" in html
