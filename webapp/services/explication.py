@@ -491,12 +491,17 @@ def _faits_lus(trace: list[dict[str, Any]], version: str) -> list[dict[str, Any]
         for chemin, valeur in ligne["valeurs"].items():
             valeurs.setdefault(chemin, valeur)
     lignes = []
+    absentes: dict[str, int] = {"situations.": 0, "situations_verifiees.": 0}
     for chemin in sorted(valeurs):
         if chemin in FAITS_TECHNIQUES:
             continue
         valeur = valeurs[chemin]
         masque = None
         code = _code_situation(chemin)
+        if code is not None and not valeur:
+            # A situation neither declared nor verified: counted in one line rather than one line each.
+            absentes["situations_verifiees." if chemin.startswith("situations_verifiees.") else "situations."] += 1
+            continue
         libelle = r.catalogue.libelle(chemin)
         if code is not None:
             libelle = ("situation vérifiée : " if chemin.startswith("situations_verifiees.") else "situation déclarée : ") + \
@@ -517,6 +522,12 @@ def _faits_lus(trace: list[dict[str, Any]], version: str) -> list[dict[str, Any]
         else:
             texte = texte_valeur(valeur)
         lignes.append({"chemin": chemin, "libelle": libelle, "valeur": texte, "nature": _nature(chemin), "masque": masque})
+    for prefixe, libelle in (("situations.", "autres situations de priorité déclarées"),
+                             ("situations_verifiees.", "autres situations de priorité vérifiées")):
+        if absentes[prefixe]:
+            lignes.append({"chemin": prefixe + "*", "libelle": libelle,
+                           "valeur": f"aucune ({absentes[prefixe]} autre(s) situation(s) lue(s) par les règles, toutes à « non »)",
+                           "nature": _nature(prefixe), "masque": None})
     return lignes
 
 
