@@ -642,3 +642,15 @@ def test_la_fiche_d_une_demande_anonymisee_le_dit_et_ne_montre_plus_personne(eng
     assert "Benali" not in html and "Amina" not in html and "foyer1@exemple.fr" not in html
     html = charge.get("/demandes/0591126000002B").get_data(as_text=True)
     assert "demande-anonymisee" not in html and "Carpentier" in html
+
+
+def test_le_journal_montre_la_purge_et_les_entrees_anonymisees(engine, sessions):
+    from tests.webapp.decisions_exemple import client
+
+    _peupler(sessions)
+    with sessions.begin() as s:
+        purger(s, DATE_PURGE, acteur="cli:purge")
+    html = client(engine, "lecteur").get("/audit?action=modifier_demande").get_data(as_text=True)
+    assert html.count('class="entree-anonymisee">Avant, après et détails effacés le 15/06/2026') == 2
+    html = client(engine, "lecteur").get(f"/audit?action={ACTION_PURGE}").get_data(as_text=True)
+    assert "categories.demande_radiee_attribution.nombre" in html and "cli:purge" in html
