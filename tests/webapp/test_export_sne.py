@@ -439,6 +439,8 @@ def test_le_formulaire_genere_un_export_du_bailleur_avec_le_jeton_csrf(engine, s
     ({"etendue": "jour", "jour": "2026-02-30"}, "jour", "Date invalide"),
     ({"etendue": "jour", "jour": "2026-07-01"}, "jour", "dans le futur"),
     ({"etendue": "semaine"}, "etendue", "Étendue inconnue"),
+    ({"etendue": "tout", "jour": "2026-06-10"}, "jour", "ne prend pas de jour"),
+    ({"etendue": "tout", "forcer": "1; DROP"}, "forcer", "cochez la case ou laissez-la vide"),
 ])
 def test_le_formulaire_refuse_une_mauvaise_saisie_en_nommant_le_champ_sans_rien_ecrire(engine, sessions, monde,
                                                                                       donnees, champ, message):

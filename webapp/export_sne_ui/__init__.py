@@ -67,6 +67,8 @@ def index():
 def generer():
     bailleur_id = _bailleur_id()
     saisie = {c: (request.form.get(c) or "").strip() for c in CHAMPS}
+    if saisie["forcer"] not in ("", "oui"):
+        return _page({"forcer": ["Renvoi forcé : cochez la case ou laissez-la vide."]}, saisie, 422)
     donnees: dict[str, object] = {"forcer": saisie["forcer"] == "oui"}
     if saisie["etendue"]:
         donnees["etendue"] = saisie["etendue"]
