@@ -3,6 +3,7 @@
 RADATT, quotas comptés au bail seulement ; formulaires refusés sans écriture ; commande caleol offres."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -234,6 +235,18 @@ def test_les_rangs_epuises_remettent_le_logement_a_l_ordre_du_jour_de_la_prochai
     derniere = audit(sessions, "offre.repondre")[-1]
     assert derniere.details["suite"] == "ordre_du_jour" and derniere.details["seance_id"] == prochaine
     assert derniere.details["attribution_supprimee"] is not None
+
+
+def test_une_seance_d_examen_de_l_occupation_n_est_pas_la_prochaine_seance_d_attribution(sessions, monde):
+    from webapp.models import NatureSeance
+
+    examen = nouvelle_seance(sessions, monde, dt.date(2026, 6, 20))
+    with sessions.begin() as s:
+        s.get(Seance, examen).nature = NatureSeance.EXAMEN_OCCUPATION
+    prochaine = nouvelle_seance(sessions, monde, dt.date(2026, 7, 1))
+    for numero in (N1, N2, N3):
+        ecrire(sessions, svc.repondre, offre_de(sessions, numero).id, reponse="refusee", motif="CONVENANCE")
+    assert offre_de(sessions, N3).seance_reinscription_id == prochaine
 
 
 def test_sans_seance_prevue_le_logement_redevient_inscriptible(sessions, monde):
@@ -524,3 +537,33 @@ def test_la_demonstration_contient_des_offres_coherentes_avec_son_historique(ses
                                                          Offre.id != o.id)).one()
                 assert suivante.rang == o.rang + 1
             assert o.date_emission is None or o.date_limite_reponse == o.date_emission + dt.timedelta(days=10)
+
+
+def test_le_flux_et_le_bilan_comptent_une_attribution_par_logement_et_le_bail_une_fois_signe(sessions, monde):
+    """The refused rank 1 and the accepted rank 2 are one attribution of L-1; the lease makes it count."""
+    from webapp.services.bilan import bilan_annuel
+    from webapp.services.flux import parametres_flux, unites_de_l_annee
+
+    with sessions() as s:
+        bailleur_id = s.scalars(select(Utilisateur.organisation_id).where(Utilisateur.identifiant == "charge")).one()
+
+    def chiffres() -> tuple[int, int, int, int]:
+        with sessions() as s:
+            # Counted at the lease when the rulebook's flux.decompte says so (rules/flux/parametres).
+            parametres = dataclasses.replace(parametres_flux(AUJOURD_HUI), decompte="bail_signe")
+            unites = [u for u in unites_de_l_annee(s, bailleur_id, 2026, parametres) if u.epci == MEL]
+            bilan = bilan_annuel(s, 2026, bailleur_id=bailleur_id)["lignes"]
+            return (len(unites), sum(u.compte for u in unites),
+                    sum(x["attribues"] for x in bilan), sum(x["baux_signes"] for x in bilan))
+
+    assert chiffres() == (2, 0, 2, 0)  # units of the flux: L-1 (rank 1) and L-2 (under condition), no lease
+    ecrire(sessions, svc.repondre, offre_de(sessions, N1).id, reponse="refusee", motif="QUARTIER")
+    assert chiffres() == (2, 0, 2, 0)
+    o2 = offre_de(sessions, N2)
+    ecrire(sessions, svc.repondre, o2.id, reponse="acceptee")
+    ecrire(sessions, svc.signer_bail, o2.id, date_signature_bail="2026-06-15")
+    assert chiffres() == (2, 1, 2, 1)
+    # The condition of L-2 fails: its attribution lapses and no longer counts.
+    with sessions.begin() as s:
+        svc.echeances(s, date=dt.date(2026, 6, 21))
+    assert chiffres() == (1, 1, 1, 1)
