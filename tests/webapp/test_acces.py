@@ -132,6 +132,9 @@ PERMISSIONS: dict[str, Acces] = {
     "offres.repondre": Acces(post={C, P}, parametres="offre"),
     "offres.piece": Acces(post={C, P}, parametres="offre"),
     "offres.bail": Acces(post={C, P}, parametres="offre"),
+    # The offer letter is nominative: the chargé d'attribution and the président of the bailleur only.
+    "offres.lettre_html": Acces(get={C, P}, parametres="offre"),
+    "offres.lettre_pdf": Acces(get={C, P}, parametres="offre"),
     # Occupancy review (L442-5-2): review séances of the bailleur; findings by its président and members,
     # agenda and follow-up by its chargé d'attribution; the index lists each user's own séances.
     "occupation.index": Acces(get=LECTURE_SEANCES),

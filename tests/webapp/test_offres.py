@@ -567,3 +567,25 @@ def test_le_flux_et_le_bilan_comptent_une_attribution_par_logement_et_le_bail_un
     with sessions.begin() as s:
         svc.echeances(s, date=dt.date(2026, 6, 21))
     assert chiffres() == (1, 1, 1, 1)
+
+
+def test_la_lettre_d_offre_dit_le_logement_le_delai_et_comment_repondre(engine, sessions, monde):
+    from .decisions_exemple import client
+
+    o1, o4 = offre_de(sessions, N1), offre_de(sessions, N4)
+    c = client(engine, "charge")
+    assert 'id="lettre-offre-pdf"' in c.get(f"/offres/{o1.id}").get_data(as_text=True)
+    r = c.get(f"/offres/{o1.id}/lettre.html")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert "Objet : proposition du logement L-1" in html and "Amina BENALI" in html
+    assert "Date limite de réponse : 25 juin 2026." in html and "délai de 10 jours" in html
+    assert "rang 1" in html and "412,30" in html
+    assert "Quartier ou commune non souhaités" in html and "Absence de réponse" not in html
+    assert "0591126000001A" in html and "Habitat Exemple" in html and "R441-10" in html
+    assert c.get(f"/offres/{o1.id}/lettre.pdf").data.startswith(b"%PDF")
+    # Not yet issued (document awaited): no letter; readers and members: no nominative letter.
+    assert c.get(f"/offres/{o4.id}/lettre.html").status_code == 404
+    assert client(engine, "lecteur").get(f"/offres/{o1.id}/lettre.html").status_code == 403
+    assert 'id="lettre-offre-pdf"' not in client(engine, "lecteur").get(f"/offres/{o1.id}").get_data(as_text=True)
+    assert client(engine, "president2").get(f"/offres/{o1.id}/lettre.html").status_code == 404

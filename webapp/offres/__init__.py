@@ -8,7 +8,7 @@ Names are not shown (numéro unique only). Every form carries the CSRF token.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import get_session
@@ -42,6 +42,13 @@ def _bailleur_id() -> int:
 
 def _peut_ecrire() -> bool:
     return current_user.role in ECRITURE
+
+
+def _peut_lettre() -> bool:
+    """The offer letter is nominative: officers of the bailleur outside the pseudonymised view."""
+    from ..pseudonymisation import vue_pseudonymisee
+
+    return _peut_ecrire() and current_user.voit_donnees_sensibles and not vue_pseudonymisee()
 
 
 def _offre(offre_id: int) -> Offre:
@@ -96,6 +103,7 @@ def _vue(offre: Offre, *, erreurs: dict | None = None, saisie: dict | None = Non
         "saisie": saisie or {},
         "aujourd_hui": aujourd_hui(),
         "delai": svc.delai_reponse(offre.date_emission or aujourd_hui()),
+        "peut_lettre": _peut_lettre() and offre.date_emission is not None,
     }
 
 
@@ -141,3 +149,38 @@ def piece(offre_id: int):
 def bail(offre_id: int):
     return _ecrire(offre_id, svc.signer_bail, ("date_signature_bail",),
                    "Bail signé : l'attribution est close et comptée, la demande est radiée (RADATT).")
+
+
+# --------------------------------------------------------------------------- the offer letter
+
+
+def _lettre(offre_id: int) -> tuple[Offre, str]:
+    offre = _offre(offre_id)
+    if not _peut_lettre():
+        abort(403)
+    if offre.date_emission is None:
+        abort(404)
+    return offre, svc.lettre_html(get_session(), offre)
+
+
+def _fichier(contenu: bytes | str, type_mime: str, nom: str) -> Response:
+    reponse = Response(contenu, mimetype=type_mime)
+    reponse.headers["Content-Disposition"] = f'inline; filename="{nom}"'
+    reponse.headers["Cache-Control"] = "no-store"
+    return reponse
+
+
+@bp.get("/<int:offre_id>/lettre.html")
+@role_requis(*ECRITURE)
+def lettre_html(offre_id: int):
+    offre, html = _lettre(offre_id)
+    return _fichier(html, "text/html", f"offre-{offre.demande.numero_unique}.html")
+
+
+@bp.get("/<int:offre_id>/lettre.pdf")
+@role_requis(*ECRITURE)
+def lettre_pdf(offre_id: int):
+    from ..services import documents
+
+    offre, html = _lettre(offre_id)
+    return _fichier(documents.en_pdf(html), "application/pdf", f"offre-{offre.demande.numero_unique}.pdf")

@@ -52,6 +52,7 @@ from ..models import (
     Decision,
     Demande,
     Logement,
+    NatureSeance,
     Offre,
     RefusOffre,
     Residence,
@@ -103,6 +104,7 @@ class ReferentielOffres:
     reference: str
     a_verifier: bool
     note: str | None
+    lettre: dict[str, str]
 
     def motifs_de_reponse(self) -> dict[str, str]:
         """The motifs an officer may choose for a refusal (the expiration motif is the system's)."""
@@ -143,7 +145,10 @@ def charger_referentiel(dossier: Path = DOSSIER) -> ReferentielOffres:
         raise ErreurRegles(fichier.name, "motif absent du vocabulaire ou sans « expiration: true »", champ="motif_expiration")
     if any(len(code) > 40 for code in motifs):
         raise ErreurRegles(fichier.name, "un code de motif a au plus 40 caractères", champ="motifs")
-    return ReferentielOffres(motifs=motifs, motif_expiration=expiration, reference=reference, a_verifier=a_verifier, note=note)
+    lettre = champ(brut, "lettre", dict)
+    textes = {cle: champ(lettre, cle, str, "lettre") for cle in ("reponse", "sans_reponse")}
+    return ReferentielOffres(motifs=motifs, motif_expiration=expiration, reference=reference, a_verifier=a_verifier,
+                             note=note, lettre=textes)
 
 
 @functools.cache
@@ -279,7 +284,7 @@ def _prochaine_seance(session: Session, offre: Offre, date: dt.date) -> Seance |
     return session.scalars(
         select(Seance)
         .where(Seance.commission_id == commission_id, Seance.statut != StatutSeance.CLOSE, Seance.date_seance >= date,
-               Seance.id != offre.seance_id)
+               Seance.id != offre.seance_id, Seance.nature == NatureSeance.ATTRIBUTION)
         .order_by(Seance.date_seance, Seance.id)
     ).first()
 
@@ -525,3 +530,47 @@ def en_retard(offre: Offre, date: dt.date | None = None) -> bool:
 
 def offres_de_seance(session: Session, seance_id: int) -> list[Offre]:
     return list(session.scalars(select(Offre).where(Offre.seance_id == seance_id).order_by(Offre.logement_id, Offre.id)))
+
+
+# --------------------------------------------------------------------------- the offer letter
+
+
+def contexte_lettre(session: Session, offre: Offre) -> dict[str, Any]:
+    """The offer letter: the logement, the deadline, how to answer (rules/decisions/motifs_refus_offre.yaml,
+    `lettre`; the delay from rules/parametres/delais.yaml). Only for an offer that runs or ran."""
+    from . import documents
+
+    if offre.date_emission is None:
+        raise LookupError("L'offre n'est pas encore émise (pièce justificative attendue).")
+    ref, ref_decisions = referentiel(), svc_decisions.referentiel()
+    seance = offre.seance
+    bailleur = seance.commission.bailleur.nom
+    numero = offre.demande.numero_unique
+    parametre = parametres_a_la_date(offre.date_emission).parametre(PARAMETRE_DELAI)
+    delai = int(parametre.valeur)
+    limite = documents.date_longue(offre.date_limite_reponse)
+    demande = offre.demande
+    return {
+        "bailleur": bailleur,
+        "commission": seance.commission,
+        "seance": seance,
+        "date_lettre": offre.date_emission,
+        "numero_unique": numero,
+        "destinataire": documents.nom_candidat(session, demande.id),
+        "adresse": [x for x in (demande.adresse, " ".join(y for y in (demande.code_postal, demande.commune_adresse) if y)) if x],
+        "logement": documents._logement_vue(session, offre.logement),
+        "rang": offre.rang,
+        "decision": ref_decisions.types[TypeDecision(offre.decision.type).value],
+        "date_limite": offre.date_limite_reponse,
+        "delai": documents._texte(ref_decisions.notification["offre"]["texte"], delai=delai),
+        "parametre_delai": parametre,
+        "reponse": documents._texte(ref.lettre["reponse"], bailleur=bailleur, numero_unique=numero, date_limite=limite),
+        "sans_reponse": documents._texte(ref.lettre["sans_reponse"]),
+        "motifs": list(ref.motifs_de_reponse().values()),
+    }
+
+
+def lettre_html(session: Session, offre: Offre) -> str:
+    from . import documents
+
+    return documents.environnement().get_template("documents/offre.html").render(**contexte_lettre(session, offre))
