@@ -342,15 +342,23 @@ def test_une_radiation_pour_irrecevabilite_sans_sous_motif_connu_est_ecartee_et_
 # --------------------------------------------------------------------------- refused requests
 
 
-def test_un_jour_futur_ou_un_role_non_habilite_est_refuse_sans_ecriture(sessions, monde):
+def test_un_jour_futur_ou_un_role_non_habilite_est_refuse_sans_ecriture(sessions, monde, tmp_path):
     with pytest.raises(ErreurExport) as exc:
         _exporter(sessions, jour=dt.date(2026, 6, 16))
     assert "jour" in exc.value.erreurs and "futur" in exc.value.erreurs["jour"][0]
+    with pytest.raises(ErreurExport) as exc:
+        _exporter(sessions, jour="2026-06-10")
+    assert exc.value.erreurs == {"jour": ["date attendue (AAAA-MM-JJ)."]}
+    with pytest.raises(ErreurExport) as exc:
+        _exporter(sessions, sortie=tmp_path / "absent")
+    assert "n'existe pas" in exc.value.erreurs["sortie"][0]
     with pytest.raises(ErreurExport, match="votre rôle ne permet pas"):
         _exporter(sessions, acteur=Acteur(sessions, "membre1"))
     assert _compter(sessions, ExportSne) == 0
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "sne.exporter")) == 0
+    # A datetime is taken for its day.
+    assert _exporter(sessions, jour=dt.datetime(2026, 6, 10, 18, 30)).nb_decisions == 6
 
 
 # --------------------------------------------------------------------------- command line

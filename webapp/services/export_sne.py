@@ -442,6 +442,8 @@ def exporter(
     a directory where the file is also written. `bailleur_id`: only that bailleur's séances and
     logements (the web page passes the user's bailleur). Nothing to send: no file, no record, no audit.
     """
+    if isinstance(jour, dt.datetime):
+        jour = jour.date()
     if jour is not None and not isinstance(jour, dt.date):
         raise ErreurExport("date attendue (AAAA-MM-JJ).", champ="jour")
     if jour is not None and jour > aujourd_hui():
