@@ -14,11 +14,22 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import get_session
 from ..auth import role_requis
-from ..models import Candidature, Commission, ModeSeance, NatureSeance, Role, Seance, StatutSeance, TypeOrganisation
+from ..models import (
+    Candidature,
+    Commission,
+    ModeSeance,
+    NatureSeance,
+    RenvoiCalPhysique,
+    Role,
+    Seance,
+    StatutSeance,
+    TypeOrganisation,
+)
 from ..services import decisions as svc
 from ..services import documents
 
@@ -121,10 +132,21 @@ def seances():
 
 def _vue_seance(seance: Seance) -> dict:
     session = get_session()
+    # The candidatures with their logement, demande and decision, and every renvoi, in four queries
+    # (not four per candidature: a séance of 20 logements × 5 candidates made ~300; bench/w3_charge.py).
+    candidatures = session.scalars(
+        select(Candidature).where(Candidature.seance_id == seance.id)
+        .options(selectinload(Candidature.logement), selectinload(Candidature.demande), selectinload(Candidature.decision))
+    ).all()
+    renvois: dict[int, list] = {}
+    if candidatures:
+        for r in session.scalars(select(RenvoiCalPhysique).where(
+                RenvoiCalPhysique.candidature_id.in_([c.id for c in candidatures])).order_by(RenvoiCalPhysique.id)):
+            renvois.setdefault(r.candidature_id, []).append(r)
     logements: dict[int, dict] = {}
-    for c in sorted(seance.candidatures, key=lambda x: (x.logement.reference, x.rang_propose, x.id)):
+    for c in sorted(candidatures, key=lambda x: (x.logement.reference, x.rang_propose, x.id)):
         bloc = logements.setdefault(c.logement_id, {"logement": c.logement, "candidatures": []})
-        bloc["candidatures"].append({"c": c, "renvois": svc.renvois_de(session, c.id)})
+        bloc["candidatures"].append({"c": c, "renvois": renvois.get(c.id, [])})
     return {
         "seance": seance,
         "logements": list(logements.values()),

@@ -1,6 +1,7 @@
 """The dossier JSON format (one demande with its household). Documented in fixtures/dossiers/README.md."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
@@ -209,6 +210,13 @@ class DossierSchema(SchemaStrict):
             raise ValidationError("Une même situation de priorité figure deux fois.", "situations")
 
 
+@functools.cache
+def _schema_dossier() -> DossierSchema:
+    # One instance per process: a Schema keeps no state between loads, and building one (with its
+    # nested schemas) cost twice the validation itself on every API request (bench/w3_charge.py).
+    return DossierSchema()
+
+
 def charger_dossier(donnees: Any) -> dict[str, Any]:
     """Validate a dossier JSON object; raise ErreurValidation with field paths on error."""
-    return charger(DossierSchema(), donnees)
+    return charger(_schema_dossier(), donnees)

@@ -1,6 +1,7 @@
 """The logement JSON used by `caleol evaluate --logement` and the API."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
@@ -35,5 +36,10 @@ class LogementSchema(SchemaStrict):
             )
 
 
+@functools.cache
+def _schema_logement() -> LogementSchema:
+    return LogementSchema()  # one per process, as for the dossier (webapp.schemas.dossier)
+
+
 def charger_logement(donnees: Any) -> dict[str, Any]:
-    return charger(LogementSchema(), donnees)
+    return charger(_schema_logement(), donnees)
