@@ -36,6 +36,7 @@ import datetime as dt
 import os
 import random
 import shlex
+import signal
 import sys
 import time
 import uuid
@@ -49,7 +50,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from webapp import db as dbmod  # noqa: E402
 from webapp.migrations import upgrade  # noqa: E402
 
-STOCKS = {"regional": (223_000, 20_000), "national": (2_760_000, 100_000)}
+STOCKS = {"regional": (223_000, 20_000), "national": (2_760_000, 50_000)}
 CIBLES_S = {"regional": 30.0, "national": 360.0}
 CIBLE_RSS_MO = 1024.0
 
@@ -84,16 +85,33 @@ def preparer(engine, factory, dossiers: int, logements: int, seed: int, date: dt
     print(f"[préparation] ANALYZE : {time.perf_counter() - debut:.1f} s", flush=True)
 
 
+class Interrompu(Exception):
+    """The time budget (--budget-s) ran out: the transaction is rolled back, the partial rate reported."""
+
+    def __init__(self, faites: int, duree: float):
+        super().__init__(f"{faites} demandes en {duree:.1f} s")
+        self.faites, self.duree = faites, duree
+
+
 def recalculer(factory, date: dt.date, args, nb_actives: int) -> dict:
     from webapp.services.evaluations import recalculer_evaluations
 
     print(f"[recalcul] avant : {charge_machine()}", flush=True)
     debut = time.perf_counter()
+    faites = 0
     with click.progressbar(length=nb_actives, label="recalcul", file=sys.stderr, show_pos=True,
                            show_percent=True, show_eta=True, width=30) as barre:
+
+        def progression(n: int) -> None:
+            nonlocal faites
+            faites += n
+            barre.update(n)
+            if args.budget_s and time.perf_counter() - debut > args.budget_s:
+                raise Interrompu(faites, time.perf_counter() - debut)
+
         with dbmod.transaction(factory) as session:
             bilan = recalculer_evaluations(session, date, toutes=True, processus=args.processus, taille_lot=args.lot,
-                                           trace=not args.sans_trace, acteur="bench:w1", progression=barre.update)
+                                           trace=not args.sans_trace, acteur="bench:w1", progression=progression)
         # The transaction commits when the block ends: the commit is inside the measure.
     bilan["mur_s"] = time.perf_counter() - debut
     print(f"[recalcul] après : {charge_machine()}", flush=True)
@@ -154,12 +172,21 @@ def resume(bilan: dict, nb_actives: int, stock: str | None, trace: bool) -> None
                   f"les autres sont radiées ou attribuées)")
 
 
+_PRINCIPAL = os.getpid()
+
+
+def _interrompre(_signal, _cadre) -> None:
+    if os.getpid() != _PRINCIPAL:  # a forked worker ended by its pool: die quietly, as by default
+        os._exit(1)
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=os.environ.get("CALEOL_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test",
                         help="URL PostgreSQL (un schéma jetable y est créé)")
     parser.add_argument("--stock", choices=sorted(STOCKS), default=None,
-                        help="regional (223 000 demandes, 20 000 logements) ou national (2 760 000, 100 000)")
+                        help="regional (223 000 demandes, 20 000 logements) ou national (2 760 000, 50 000)")
     parser.add_argument("--dossiers", type=int, default=None, help="nombre de demandes (remplace --stock)")
     parser.add_argument("--logements", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)
@@ -170,7 +197,11 @@ def main() -> int:
     parser.add_argument("--date", default=os.environ.get("CALEOL_TODAY") or "2026-06-15")
     parser.add_argument("--schema", default=None, help="réutiliser un schéma déjà chargé (conservé par --garder)")
     parser.add_argument("--garder", action="store_true", help="ne pas supprimer le schéma à la fin")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="arrêter le recalcul au-delà de ce temps (transaction annulée, débit partiel imprimé)")
     args = parser.parse_args()
+    # SIGTERM (kill) runs the `finally` blocks too: the transaction is rolled back and the schema dropped.
+    signal.signal(signal.SIGTERM, _interrompre)
     if args.dossiers is None and args.stock is None and args.schema is None:
         args.stock = "regional"
     if args.stock and args.dossiers is None:
@@ -204,7 +235,16 @@ def main() -> int:
             nb_actives = s.scalar(select(func.count(Demande.id)).where(Demande.statut == StatutDemande.ACTIVE))
             nb_total = s.scalar(select(func.count(Demande.id)))
         print(f"stock : {nb_total} demandes, dont {nb_actives} actives", flush=True)
-        bilan = recalculer(factory, date, args, nb_actives)
+        try:
+            bilan = recalculer(factory, date, args, nb_actives)
+        except Interrompu as exc:
+            debit = exc.faites / exc.duree
+            print(f"\n[recalcul] INTERROMPU au bout du budget de {args.budget_s:.0f} s (transaction annulée) : "
+                  f"{exc.faites} demandes réévaluées et écrites en {exc.duree:.1f} s, {debit:.0f} demandes/s ; "
+                  f"{charge_machine()}")
+            print(f"projection au même débit pour {nb_actives} demandes : {nb_actives / debit:.0f} s "
+                  f"(objectif {CIBLES_S.get(args.stock or '', float('nan')):.0f} s : NON atteint, mesure partielle)")
+            return 2
         stock = args.stock if args.stock and args.dossiers == STOCKS[args.stock][0] else None
         resume(bilan, nb_actives, stock, not args.sans_trace)
         if args.echantillon:
