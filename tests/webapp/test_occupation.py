@@ -295,6 +295,8 @@ def test_seance_d_examen_sur_la_demonstration(engine, demo, sessions):
     assert "handicap ou perte d&#39;autonomie nécessitant un logement adapté" in page
     # Review séances are not attribution séances.
     assert f'id="seance-{seance.id}"' not in charge.get("/decisions/seances").get_data(as_text=True)
+    tableau = charge.get("/").get_data(as_text=True)
+    assert f'href="/occupation/seances/{seance.id}"' in tableau and "— examen de l'occupation" in tableau
 
     # The président reads the file (with the explanation and the sensitive details) and records the finding.
     dossier = f"{url}/dossiers/{exemple_handicap.id}"

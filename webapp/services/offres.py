@@ -191,7 +191,8 @@ def _offre(session: Session, offre_id: Any, acteur: Any) -> Offre:
     if getattr(acteur, "role", None) not in ROLES_ECRITURE:
         raise ErreurOffre("Votre rôle ne permet pas d'enregistrer la suite d'une offre (chargé d'attribution ou présidence).")
     try:
-        offre = session.get(Offre, int(offre_id))
+        # Locked (PostgreSQL) and read afresh: two officers answering at once are served one after the other.
+        offre = session.get(Offre, int(offre_id), with_for_update=True, populate_existing=True)
     except (TypeError, ValueError, OverflowError):
         offre = None
     if offre is None or offre.logement.residence.bailleur_id != getattr(acteur, "organisation_id", None):
@@ -479,7 +480,7 @@ def echeances(session: Session, *, date: dt.date | None = None, acteur: str = AC
     requete = select(Offre).where(
         ((Offre.statut == StatutOffre.EN_COURS) & (Offre.date_limite_reponse < date))
         | ((Offre.statut == StatutOffre.ATTENTE_PIECE) & (Offre.date_limite_piece < date))
-    ).order_by(Offre.id)
+    ).order_by(Offre.id).with_for_update(of=Offre)
     if bailleur_id is not None:
         requete = requete.join(Logement, Logement.id == Offre.logement_id).join(Residence).where(
             Residence.bailleur_id == bailleur_id)
