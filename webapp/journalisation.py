@@ -88,6 +88,7 @@ def formateur(format_: str = "texte") -> logging.Formatter:
 
         return JsonFormatter(
             CHAMPS_JSON,
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
             rename_fields={"asctime": "horodatage", "levelname": "niveau", "name": "journal", "process": "processus"},
             json_ensure_ascii=False,
         )
@@ -155,15 +156,18 @@ def installer_requetes(app) -> None:
         if debut is not None and JOURNAL_REQUETES.isEnabledFor(logging.INFO):
             regle = request.url_rule
             utilisateur = g.get("_login_user")
+            duree_ms = round((time.perf_counter() - debut) * 1000, 2)
+            utilisateur_id = getattr(utilisateur, "id", None) if getattr(utilisateur, "is_authenticated", False) else None
             JOURNAL_REQUETES.info(
-                "%s %s %s", request.method, regle.rule if regle is not None else "(route inconnue)", reponse.status_code,
+                "%s %s %s %.2f ms utilisateur=%s", request.method, regle.rule if regle is not None else "(route inconnue)",
+                reponse.status_code, duree_ms, utilisateur_id if utilisateur_id is not None else "-",
                 extra={
                     "id_requete": identifiant,
                     "methode": request.method,
                     "route": regle.rule if regle is not None else None,
                     "statut": reponse.status_code,
-                    "duree_ms": round((time.perf_counter() - debut) * 1000, 2),
-                    "utilisateur_id": getattr(utilisateur, "id", None) if getattr(utilisateur, "is_authenticated", False) else None,
+                    "duree_ms": duree_ms,
+                    "utilisateur_id": utilisateur_id,
                 },
             )
         return reponse

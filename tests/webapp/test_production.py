@@ -7,6 +7,9 @@ import io
 import json
 import logging
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,12 +46,20 @@ def test_sante_repond_sans_connexion_avec_la_base_et_le_referentiel_du_processus
 
 
 def test_sante_est_exemptee_de_la_limite_de_debit(engine):
+    from webapp.extensions import limiter
+
+    # An application-wide limit (set once on the shared limiter: removed below for the other tests).
     app = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True, "ENREGISTRER_VERSION_REGLES": False,
                       "RATELIMIT_APPLICATION": "2 per minute"})
-    client = app.test_client()
-    assert [client.get("/sante").status_code for _ in range(5)] == [200] * 5
-    # The same limit does apply elsewhere (the exemption is what lets /sante through).
-    assert 429 in [client.get("/notice").status_code for _ in range(5)]
+    try:
+        client = app.test_client()
+        assert [client.get("/sante").status_code for _ in range(5)] == [200] * 5
+        # The same limit does apply elsewhere (the exemption is what lets /sante through).
+        assert 429 in [client.get("/notice").status_code for _ in range(5)]
+    finally:
+        limiter.limit_manager.set_application_limits([])
+        limiter.reset()
+    assert [client.get("/notice").status_code for _ in range(3)] == [200] * 3
 
 
 def test_sante_repond_503_quand_la_base_ne_repond_pas():
@@ -60,6 +71,17 @@ def test_sante_repond_503_quand_la_base_ne_repond_pas():
     assert corps["statut"] == "degrade" and corps["base_de_donnees"] == "injoignable"
     assert corps["erreurs"] == ["La base de données ne répond pas."]
     assert "127.0.0.1" not in r.get_data(as_text=True) and "personne" not in r.get_data(as_text=True)
+
+
+def test_le_maitre_de_gunicorn_ne_construit_aucun_moteur(tmp_path):
+    """Importing webapp.wsgi (what gunicorn's preloading master does) builds no durable_rules host."""
+    code = ("from webapp.wsgi import app; import engine.evaluation as e, webapp.sante as s; "
+            "print(len(e._moteurs), s._etat['pret'], app.extensions['caleol.engine'].url.get_backend_name())")
+    env = dict(os.environ, CALEOL_DATABASE_URL=f"sqlite:///{tmp_path / 'maitre.sqlite3'}", CALEOL_SECRET_KEY="test",
+               CALEOL_INSTANCE_PATH=str(tmp_path))
+    sortie = subprocess.run([sys.executable, "-c", code], cwd=RACINE, env=env, capture_output=True, text=True, timeout=120)
+    assert sortie.returncode == 0, sortie.stderr[-2000:]
+    assert sortie.stdout.split() == ["0", "False", "sqlite"]
 
 
 def test_le_referentiel_est_compile_une_fois_par_processus():
@@ -103,6 +125,8 @@ def test_une_ligne_json_par_requete_sans_donnee_personnelle(app, sessions, ligne
     assert len(lignes) == 2
     fiche, sante = lignes
     assert fiche["journal"] == "webapp.requetes" and fiche["niveau"] == "INFO"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", fiche["horodatage"])
+    assert re.fullmatch(r"GET /demandes/… 200 \d+\.\d\d ms utilisateur=%d" % monde.utilisateurs["president"], fiche["message"])
     assert fiche["id_requete"] == "proxy-42.a_b"
     assert (fiche["methode"], fiche["route"], fiche["statut"]) == ("GET", "/demandes/<numero_unique>", 200)
     assert fiche["utilisateur_id"] == monde.utilisateurs["president"]
