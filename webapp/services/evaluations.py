@@ -348,22 +348,22 @@ class _Lot:
 _TABLES = (EvaluationDemande.__table__, SouhaitTypologie.__table__, SouhaitCommune.__table__)
 
 
-def _texte_copy(valeur: Any, est_json: bool) -> Any:
-    """A value as COPY reads it: JSON columns as their text (json.dumps, as SQLAlchemy's JSON type
-    writes them), exact decimals, dates and times as their text; the rest as is."""
-    if est_json:
-        return None if valeur is None else json.dumps(valeur)
-    if isinstance(valeur, Decimal | dt.date):  # dt.datetime is a dt.date
-        return str(valeur) if isinstance(valeur, Decimal) else valeur.isoformat()
-    return valeur
-
-
 def _en_tuples(table: Any, lignes: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Rows as COPY tuples, in the order of the first row's keys; JSON columns as their text
+    (json.dumps, as SQLAlchemy's JSON type writes them); psycopg adapts the other values (Decimal,
+    dates) as it does for any query."""
     if not lignes:
         return (), []
     colonnes = tuple(lignes[0])
-    json_ = [isinstance(table.c[c].type, JSON) for c in colonnes]
-    return colonnes, [tuple(_texte_copy(ligne[c], j) for c, j in zip(colonnes, json_, strict=True)) for ligne in lignes]
+    json_ = [i for i, c in enumerate(colonnes) if isinstance(table.c[c].type, JSON)]
+    tuples = []
+    for ligne in lignes:
+        valeurs = [ligne[c] for c in colonnes]
+        for i in json_:
+            if valeurs[i] is not None:
+                valeurs[i] = json.dumps(valeurs[i])
+        tuples.append(tuple(valeurs))
+    return colonnes, tuples
 
 
 def _evaluer_lot(lot: list[tuple[int, dict[str, Any]]], date: dt.date, moteur: str, version: str, trace: bool,
