@@ -293,6 +293,7 @@ def test_seance_d_examen_sur_la_demonstration(engine, demo, sessions):
     page = charge.get(url).get_data(as_text=True)
     assert 'id="ordre-du-jour-examen"' in page and "Bail BAIL-EX-0003" in page
     assert "handicap ou perte d&#39;autonomie nécessitant un logement adapté" in page
+    assert "3 pièce(s) pour 1 personne(s) : au plus 2 pièce(s) sans sous-occupation." in page
     # Review séances are not attribution séances.
     assert f'id="seance-{seance.id}"' not in charge.get("/decisions/seances").get_data(as_text=True)
     tableau = charge.get("/").get_data(as_text=True)

@@ -17,6 +17,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.derivations import age_revolu
+
 from .. import get_session
 from ..auth import role_requis
 from ..horloge import aujourd_hui
@@ -40,7 +42,7 @@ from ..services import decisions as svc_decisions
 from ..services import occupation as svc
 from ..services import preparation as svc_preparation
 from ..services.documents import en_pdf
-from ..services.occupation_documents import LIBELLES_ACCESSIBILITE, LIBELLES_ISSUE, pv_examen_html
+from ..services.occupation_documents import LIBELLES_ACCESSIBILITE, LIBELLES_ISSUE, LIBELLES_ROLES, pv_examen_html
 
 bp = Blueprint("occupation", __name__, url_prefix="/occupation")
 
@@ -102,7 +104,7 @@ def _commit(action):
 
 def _contexte_commun() -> dict:
     return {"situations": svc.situations_connues(), "libelles_accessibilite": LIBELLES_ACCESSIBILITE,
-            "libelles_issue": LIBELLES_ISSUE}
+            "libelles_issue": LIBELLES_ISSUE, "libelles_roles": LIBELLES_ROLES}
 
 
 # --------------------------------------------------------------------------- pages
@@ -203,7 +205,8 @@ def _page_dossier(s: Seance, examen: ExamenOccupation, erreurs: dict[str, list[s
         erreurs=erreurs or {}, formulaire=formulaire, peut_constater=_peut_constater(s),
         peut_suivre=_peut_preparer(s), voit_sensibles=current_user.voit_donnees_sensibles and _du_bailleur(s),
         typologies=[t.value for t in Typologie], accessibilites=list(Accessibilite), issues=list(IssueParcours),
-        aujourd_hui=aujourd_hui(), **_contexte_commun()), (422 if erreurs else 200)
+        ages={o.id: age_revolu(o.date_naissance, examen.date_examen) for o in examen.bail.occupants},
+        **_contexte_commun()), (422 if erreurs else 200)
 
 
 @bp.get("/seances/<int:seance_id>/dossiers/<int:examen_id>")

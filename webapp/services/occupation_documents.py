@@ -20,6 +20,12 @@ LIBELLES_ACCESSIBILITE = {
     "accessible": "logement accessible (personne à mobilité réduite)",
     "adapte": "logement adapté au handicap de l'occupant",
 }
+LIBELLES_ROLES = {
+    "titulaire": "titulaire du bail",
+    "cotitulaire": "cotitulaire",
+    "personne_a_charge": "personne à charge",
+    "enfant_garde_alternee": "enfant en garde alternée",
+}
 LIBELLES_ISSUE = {
     "maintien": "maintien dans le logement",
     "mutation_proposee": "mutation proposée",
