@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.conservation import FICHIER_POLITIQUE, charger_politique, politique
 from engine.yaml_strict import ErreurRegles
@@ -528,6 +528,11 @@ def test_la_purge_ne_laisse_rien_au_dela_de_son_terme_et_ne_touche_rien_d_autre(
                   and isinstance(v, str)}
     assert personnels and not [v for v in personnels if v in texte]
     assert plan.resume()["categories"] == json.loads(json.dumps(resume))
+    # « effacer » writes an SQL NULL, also in a JSON column (not the JSON value null).
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(AuditEntry.__table__).where(
+            AuditEntry.anonymise_le.isnot(None), AuditEntry.avant.is_(None), AuditEntry.details.is_(None))) == 2
+        assert conn.scalar(select(func.count()).select_from(RefusOffre.__table__).where(RefusOffre.details.is_(None))) == 3
 
 
 def test_la_purge_est_idempotente_et_la_simulation_n_ecrit_rien(engine, sessions):

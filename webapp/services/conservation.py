@@ -21,7 +21,23 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, LargeBinary, String, Table, and_, bindparam, delete, not_, or_, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    LargeBinary,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    not_,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.conservation import Categorie, Politique, politique
@@ -402,7 +418,7 @@ def _appliquer(session: Session, ch: Changements) -> None:
     for col, cles in par_colonne.items():
         for morceau in _morceaux(cles):
             condition = pk[0].in_([k[0] for k in morceau]) if len(pk) == 1 else tuple_(*pk).in_(morceau)
-            session.execute(update(table).where(condition).values({col: None}).execution_options(synchronize_session=False))
+            session.execute(update(table).where(condition).values({col: null()}).execution_options(synchronize_session=False))
     for col in autres:
         stmt = update(table).where(and_(*[c == bindparam(f"cle_{c.name}", type_=c.type) for c in pk])).values(
             {col: bindparam("nouvelle", type_=table.c[col].type)})
