@@ -40,6 +40,13 @@ COLONNES_LOGEMENT = ("id", "residence_id", "reference", "typologie", "nb_pieces"
                      "charges_recuperables", "contribution_travaux")
 
 
+def charge() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "inconnue"
+
+
 def centile(valeurs: list[float], p: float) -> float:
     v = sorted(valeurs)
     return v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
@@ -53,6 +60,8 @@ def main() -> None:
     parser.add_argument("--moteur", default="durable", choices=("durable", "python"))
     args = parser.parse_args()
     date = dt.date.fromisoformat(args.date)
+    print(" ".join([".venv/bin/python", *sys.argv]), "—", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+          "— charge", charge())
 
     jeu = JeuDemo(args.seed, 0, args.logements, date)
     residences = {r[0]: Residence(id=r[0], code_insee=r[4], qpv_code=r[5]) for r in jeu.residences}
@@ -93,6 +102,7 @@ def main() -> None:
           f"max {max(durees):.1f} ms ; {total:.2f} s au total")
     for code, n in sorted(par_situation.items()):
         print(f"  {code} : {n}")
+    print("charge en fin de mesure", charge())
 
 
 if __name__ == "__main__":
