@@ -106,7 +106,8 @@ def recalculer(factory, date: dt.date, args, nb_actives: int) -> dict:
             nonlocal faites
             faites += n
             barre.update(n)
-            if args.budget_s and time.perf_counter() - debut > args.budget_s:
+            if (args.budget_s and time.perf_counter() - debut > args.budget_s) or (
+                    args.echeance and dt.datetime.now(dt.UTC) >= args.echeance):
                 raise Interrompu(faites, time.perf_counter() - debut)
 
         with dbmod.transaction(factory) as session:
@@ -199,7 +200,12 @@ def main() -> int:
     parser.add_argument("--garder", action="store_true", help="ne pas supprimer le schéma à la fin")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="arrêter le recalcul au-delà de ce temps (transaction annulée, débit partiel imprimé)")
+    parser.add_argument("--echeance", default=None,
+                        help="heure UTC (HH:MM) au-delà de laquelle le recalcul est arrêté comme par --budget-s")
     args = parser.parse_args()
+    if args.echeance:
+        heure, minute = (int(x) for x in args.echeance.split(":"))
+        args.echeance = dt.datetime.now(dt.UTC).replace(hour=heure, minute=minute, second=0, microsecond=0)
     # SIGTERM (kill) runs the `finally` blocks too: the transaction is rolled back and the schema dropped.
     signal.signal(signal.SIGTERM, _interrompre)
     if args.dossiers is None and args.stock is None and args.schema is None:
@@ -239,7 +245,7 @@ def main() -> int:
             bilan = recalculer(factory, date, args, nb_actives)
         except Interrompu as exc:
             debit = exc.faites / exc.duree
-            print(f"\n[recalcul] INTERROMPU au bout du budget de {args.budget_s:.0f} s (transaction annulée) : "
+            print(f"\n[recalcul] INTERROMPU (budget de temps ou échéance atteints ; transaction annulée) : "
                   f"{exc.faites} demandes réévaluées et écrites en {exc.duree:.1f} s, {debit:.0f} demandes/s ; "
                   f"{charge_machine()}")
             print(f"projection au même débit pour {nb_actives} demandes : {nb_actives / debit:.0f} s "
