@@ -589,3 +589,34 @@ def test_la_lettre_d_offre_dit_le_logement_le_delai_et_comment_repondre(engine, 
     assert client(engine, "lecteur").get(f"/offres/{o1.id}/lettre.html").status_code == 403
     assert 'id="lettre-offre-pdf"' not in client(engine, "lecteur").get(f"/offres/{o1.id}").get_data(as_text=True)
     assert client(engine, "president2").get(f"/offres/{o1.id}/lettre.html").status_code == 404
+
+
+def test_deux_reponses_simultanees_sont_servies_l_une_apres_l_autre(backend, sessions, monde):
+    import threading
+
+    if backend != "postgresql":
+        pytest.skip("Verrou de ligne (SELECT … FOR UPDATE) : PostgreSQL ; SQLite sérialise déjà les écritures.")
+    o1 = offre_de(sessions, N1)
+    acteur = Acteur(sessions, "charge")
+    premiere = sessions()
+    premiere.begin()
+    svc.repondre(premiere, offre_id=o1.id, acteur=acteur, donnees={"reponse": "refusee", "motif": "QUARTIER"})
+    resultat: dict[str, str] = {}
+
+    def seconde() -> None:
+        with sessions.begin() as s:
+            try:
+                svc.repondre(s, offre_id=o1.id, acteur=acteur, donnees={"reponse": "refusee", "motif": "CONVENANCE"})
+            except ErreurOffre as exc:
+                resultat["erreur"] = str(exc)
+
+    fil = threading.Thread(target=seconde)
+    fil.start()
+    fil.join(1.5)
+    assert fil.is_alive()  # waiting for the first answer's lock
+    premiere.commit()
+    premiere.close()
+    fil.join(30)
+    assert "n'attend pas de réponse : elle est refusée" in resultat["erreur"]
+    assert compter(sessions, RefusOffre) == 1 and compter(sessions, Offre) == 3
+    assert offre_de(sessions, N1).motif_refus == "QUARTIER"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from .. import get_session
 from ..auth import role_requis
@@ -65,8 +66,12 @@ def liste():
     bailleur_id = _bailleur_id()
     session = get_session()
     if _peut_ecrire():
-        evenements = svc.echeances(session, acteur=current_user.identifiant, bailleur_id=bailleur_id)
-        session.commit()
+        try:
+            evenements = svc.echeances(session, acteur=current_user.identifiant, bailleur_id=bailleur_id)
+            session.commit()
+        except IntegrityError:  # lapsed at the same moment by another officer: nothing left to do here
+            session.rollback()
+            evenements = []
         if evenements:
             flash(f"{len(evenements)} offre(s) échue(s) ou condition(s) non levée(s) à temps : passée(s) au rang suivant "
                   "ou logement remis à l'ordre du jour.", "info")
@@ -124,6 +129,12 @@ def _ecrire(offre_id: int, fonction, champs: tuple[str, ...], message: str):
         session.rollback()
         session.expire_all()
         return render_template("offres/fiche.html", **_vue(_offre(offre_id), erreurs=exc.erreurs, saisie=saisie)), 422
+    except IntegrityError:
+        session.rollback()
+        session.expire_all()
+        erreurs = {"__all__": ["L'offre a été modifiée en même temps par quelqu'un d'autre : rien n'a été enregistré, "
+                               "rechargez la page."]}
+        return render_template("offres/fiche.html", **_vue(_offre(offre_id), erreurs=erreurs, saisie=saisie)), 409
     flash(message, "info")
     return redirect(url_for("offres.fiche", offre_id=offre.id))
 
