@@ -43,6 +43,11 @@ def _decisions(demande_id: int) -> list[Decision]:
 @bp.get("/<numero_unique>/explication")
 @login_required
 def explication(numero_unique: str):
+    return _page(numero_unique)
+
+
+def _page(numero_unique: str, *, erreur_saisie: str | None = None, champ_en_erreur: str | None = None):
+    """The explanation page; with `erreur_saisie`, the refused form again (422, the error on its field)."""
     session = get_session()
     demande = charger_demande(session, numero_unique)
     if demande is None:
@@ -54,11 +59,14 @@ def explication(numero_unique: str):
     except svc.ErreurExplication as exc:
         erreur = str(exc)
     statut = 200 if x is not None else 409
+    if erreur_saisie:
+        erreur, statut = erreur_saisie, 422
     contexte = svc.contexte(x, masquer_sensible=not current_user.voit_donnees_sensibles) if x is not None else {}
     return render_template(
         "demandes/explication.html", demande=demande, decisions=_decisions(demande.id), decision_id=decision_id,
         erreur=erreur, peut_communiquer=current_user.voit_donnees_sensibles and x is not None,
-        communications=svc.communications(session, demande.id) if current_user.voit_donnees_sensibles else [], **contexte,
+        communications=svc.communications(session, demande.id) if current_user.voit_donnees_sensibles else [],
+        champ_en_erreur=champ_en_erreur, **contexte,
     ), statut
 
 
@@ -69,7 +77,8 @@ def communiquer(numero_unique: str):
         abort(403)
     format_ = request.form.get("format") or "pdf"
     if format_ not in FORMATS:
-        abort(400)
+        return _page(numero_unique, erreur_saisie="Format du document : choisissez PDF ou HTML. Rien n'a été enregistré.",
+                     champ_en_erreur="format")
     session = get_session()
     try:
         x, ligne = svc.communiquer(session, numero_unique, _decision_id(), acteur=current_user.identifiant)
