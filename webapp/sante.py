@@ -72,8 +72,13 @@ def preparer_moteur(*, echauffer: bool = True) -> dict[str, Any]:
 
 
 def etat_moteur() -> dict[str, Any]:
-    """The rulebook compiled in this process for today (compiled now if the day or the process changed)."""
-    return preparer_moteur()
+    """The rulebook compiled in this process for today (compiled now if the day or the process changed);
+    its version is read from the engine's cache each time (a rulebook reloaded since shows its own)."""
+    from engine.evaluation import moteur_a_la_date
+
+    etat = preparer_moteur()
+    etat["version_regles"] = moteur_a_la_date(aujourd_hui()).version
+    return etat
 
 
 @bp.get("/sante")
