@@ -108,6 +108,7 @@ LIBELLES_ROLE = {
 NATURES_FAITS = (
     ("situations_verifiees.", "vérifié (service instructeur ou travailleur social)"),
     ("menage.residence_reguliere_verifiee", "vérifié (service instructeur)"),
+    ("menage.residence_reguliere", "déclaré dans la demande, ou vérifié par le service instructeur (la vérification prime)"),
     ("situations.", "déclaré dans la demande"),
     ("dalo.", "décision de la commission de médiation DALO ou désignation par le préfet"),
     ("labels.", "label du PDALHPD ou du SIAO enregistré dans la demande"),
@@ -822,13 +823,6 @@ def construire_contenu(entree: dict[str, Any]) -> dict[str, Any]:
     date = dt.date.fromisoformat(entree["date_evaluation"])
     resultat, appliquees, derivation = evaluer_detaille(dossier, None, date, trace=True)
     numero = entree["numero_unique"]
-    if resultat["version_regles"] != entree["version_regles"]:
-        # The rules compiled by this process are not those of the files (edited without reloading).
-        raise ErreurExplication(
-            f"Demande {numero} : les règles chargées par ce processus (version {resultat['version_regles']}) ne sont pas "
-            f"celles de l'évaluation enregistrée (version {entree['version_regles']}) ; rechargez les règles "
-            "(Administration › Recharger les règles) ou redémarrez le service."
-        )
     if resultat["empreinte_entree"].removeprefix(PREFIXE_EMPREINTE) != entree["empreinte_entree"]:
         raise ErreurExplication(f"Demande {numero} : l'entrée enregistrée ne redonne pas l'empreinte de l'évaluation.")
     stocke = entree["stocke"]
