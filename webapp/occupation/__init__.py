@@ -15,6 +15,7 @@ import datetime as dt
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.derivations import age_revolu
@@ -97,7 +98,8 @@ def _commit(action):
     except ErreurValidation as exc:
         session.rollback()
         return None, exc.erreurs
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # A concurrent write (the same finding recorded meanwhile, the séance changed): nothing written.
         session.rollback()
         return None, {"__all__": [MESSAGE_CONCURRENCE]}
 
