@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from engine.cotation import RUBRIQUE_ANCIENNETE, RUBRIQUE_REFUS
 from engine.derivations import seuils_quartile
-from engine.evaluation import empreinte_entree, evaluer_detaille
+from engine.evaluation import empreinte_entree, evaluer_detaille, moteur_a_la_date
 from engine.geo import charger_territoire
 from engine.parametres import ParametreIntrouvable, parametres_a_la_date
 from engine.regles import reglement
@@ -564,7 +564,8 @@ def _cotation(resultat: dict[str, Any], appliquees: set[str], date: dt.date, ver
     c = resultat.get("cotation") or {}
     if not c.get("grille"):
         return None
-    grille = next(g for g in reglement().grilles_en_vigueur(date) if g.id == c["grille"])
+    # The grid the engine scored with (the same object as in its compiled rulebook).
+    grille = moteur_a_la_date(date).grille(c["epci"])[0]
     comptes = {d["critere"] for d in c["detail"]}
     criteres = []
     for critere in grille.criteres:
@@ -837,7 +838,8 @@ def construire_contenu(entree: dict[str, Any]) -> dict[str, Any]:
                                 f"({', '.join(ecarts)}) ; recalculez l'évaluation.")
     stocke = {**stocke, "dalo_designe": bool(resultat["designation_prefet"])}
     version = entree["version_regles"]
-    p = parametres_a_la_date(date)
+    # The dated parameters of the rules/ directory the engine evaluated with.
+    p = parametres_a_la_date(date, getattr(moteur_a_la_date(date), "racine", None))
     territoire = charger_territoire()
     res = resultat["ressources"]
     nom_epci = territoire.nom_epci(res["epci"]) if res["epci"] else None
