@@ -112,9 +112,11 @@ def recalculer(factory, date: dt.date, args, nb_actives: int) -> dict:
 
         with dbmod.transaction(factory) as session:
             bilan = recalculer_evaluations(session, date, toutes=True, processus=args.processus, taille_lot=args.lot,
-                                           trace=not args.sans_trace, acteur="bench:w1", progression=progression)
+                                           trace=not args.sans_trace, moteur=args.moteur, acteur="bench:w1",
+                                           progression=progression)
         # The transaction commits when the block ends: the commit is inside the measure.
     bilan["mur_s"] = time.perf_counter() - debut
+    bilan["moteur"] = args.moteur
     print(f"[recalcul] après : {charge_machine()}", flush=True)
     return bilan
 
@@ -151,7 +153,7 @@ def resume(bilan: dict, nb_actives: int, stock: str | None, trace: bool) -> None
     n = bilan["evaluees"]
     print()
     print(f"=== W1 — résumé ({n} demandes actives réévaluées, {bilan['processus']} processus, "
-          f"trace {'complète' if trace else 'non calculée'}) ===")
+          f"moteur {bilan.get('moteur', 'durable')}, trace {'complète' if trace else 'non calculée'}) ===")
     print(f"bout en bout (lecture en base + évaluation + écriture COPY + commit) : {mur:.1f} s, "
           f"{n / mur:.0f} demandes/s, {mur / n * 1e6:.0f} µs/demande")
     print(f"moteur seul (évaluation, travailleur le plus chargé) : {moteur_seul:.1f} s, {n / moteur_seul:.0f} demandes/s"
@@ -194,6 +196,9 @@ def main() -> int:
     parser.add_argument("--processus", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--lot", type=int, default=2000, help="demandes par morceau")
     parser.add_argument("--sans-trace", action="store_true", help="ne pas calculer la trace (réglage de production)")
+    parser.add_argument("--moteur", choices=["durable", "python"], default="durable",
+                        help="durable (le moteur de Caléol) ou python (l'évaluateur en Python des mêmes règles, "
+                             "résultats identiques vérifiés par les tests)")
     parser.add_argument("--echantillon", type=int, default=300, help="lignes stockées vérifiées après le recalcul")
     parser.add_argument("--date", default=os.environ.get("CALEOL_TODAY") or "2026-06-15")
     parser.add_argument("--schema", default=None, help="réutiliser un schéma déjà chargé (conservé par --garder)")
