@@ -75,6 +75,7 @@ def dossier_exemple(*, sensible: bool = True) -> dict:
         dossier["situations"].append({"code": "PRIO_VIOLENCES_COUPLE", "verifiee": True,
                                       "date_verification": dt.date(2026, 1, 2), "verifiee_par": "CIDFF du Nord"})
         dossier["personnes"][0]["handicap"] = {"cmi_invalidite": True, "details": "Sclérose en plaques"}
+        dossier["motifs"] = [*dossier["motifs"], "08"]  # raisons de santé: a protected motif
     return dossier
 
 
@@ -332,11 +333,15 @@ def test_la_page_suit_les_regles_des_donnees_sensibles(monde, engine, identifian
     for titre in SECTIONS:
         assert titre in t
     assert "Lefebvre" not in t  # no name in the document
+    assert "Sclérose" not in t  # the handicap details are not processed: not in the document
     if identifiant in HABILITES:
         assert VIOLENCES in t and "CIDFF du Nord" in t and "Vue restreinte" not in t
+        assert "Raisons de santé" in t and "Logement trop cher, Logement trop petit, Raisons de santé" in t
         assert "Générer le document à communiquer" in t
     else:
         assert VIOLENCES not in t and "CIDFF" not in t and "Vue restreinte" in t
+        assert "Raisons de santé" not in t and "Logement trop cher, Logement trop petit, motif protégé" in t
+        assert "Critère relatif à une situation protégée" in t and "Violences familiales" not in t
         assert "Situation protégée (accès restreint)" in t
         assert "Générer le document à communiquer" not in t
 
