@@ -54,6 +54,7 @@ def _version(serveur, monde, ident) -> int:
 def test_huit_presidences_decident_en_meme_temps_sans_perte_ni_doublon(serveur_gunicorn, sessions):
     monde = construire(sessions)
     serveur = serveur_gunicorn()
+    assert len(serveur.processus_du_groupe()) == 3  # the master and its 2 workers
     version_initiale = _version(serveur, monde, monde.presidents[0])
     barriere = threading.Barrier(len(PLAN))
     resultats: list[list[tuple[int, dict]]] = [[] for _ in PLAN]
