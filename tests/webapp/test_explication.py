@@ -156,8 +156,8 @@ def test_les_quatre_points_avec_les_valeurs_du_demandeur(monde, sessions):
     assert "Ressources inférieures ou égales au plafond PLUS oui Condition remplie" in page
 
 
-def test_la_decision_suivie_ou_non_avec_la_justification_et_la_proposition(monde, sessions):
-    """A commission that ranked the applicant 2nd where Caléol proposed 1st: the departure and its justification."""
+def decision_classee_deuxieme(sessions) -> int:
+    """Caléol proposed the applicant 1st for L-1 (agenda of the séance of 10/06/2026); the commission ranked them 2nd."""
     with sessions.begin() as s:
         demande = charger_demande(s, NUMERO)
         bailleur = s.scalars(select(Organisation).where(Organisation.nom == "Bailleur Un")).one()
@@ -184,7 +184,12 @@ def test_la_decision_suivie_ou_non_avec_la_justification_et_la_proposition(monde
                      version_regles=version_regles(), decide_le=dt.datetime(2026, 6, 10, 15, tzinfo=dt.UTC))
         s.add(d)
         s.flush()
-        decision_id = d.id
+        return d.id
+
+
+def test_la_decision_suivie_ou_non_avec_la_justification_et_la_proposition(monde, sessions):
+    """A commission that ranked the applicant 2nd where Caléol proposed 1st: the departure and its justification."""
+    decision_id = decision_classee_deuxieme(sessions)
     with sessions() as s:
         x = svc.expliquer(s, NUMERO, decision_id)
     page = texte(svc.explication_html(x))
@@ -199,6 +204,30 @@ def test_la_decision_suivie_ou_non_avec_la_justification_et_la_proposition(monde
     # A decision of another demande is refused in French.
     with sessions() as s, pytest.raises(svc.ErreurExplication, match=r"Décision 999999 : aucune décision"):
         svc.expliquer(s, NUMERO, 999999)
+
+
+def test_une_demande_qui_n_est_plus_active_est_expliquee_pour_sa_decision(monde, sessions, monkeypatch):
+    """No stored evaluation any more (the nightly job drops those of inactive demandes): for a decision, the
+    dossier is evaluated at the séance's date with the rules in force, said in the document, and replayed."""
+    decision_id = decision_classee_deuxieme(sessions)
+    with sessions.begin() as s:
+        s.execute(EvaluationDemande.__table__.delete())
+    with sessions() as s, pytest.raises(svc.ErreurExplication, match="indiquez la décision de la commission à expliquer"):
+        svc.expliquer(s, NUMERO)
+    with sessions.begin() as s:
+        x1, _ = svc.communiquer(s, NUMERO, decision_id, acteur="president")
+    monkeypatch.setenv("CALEOL_TODAY", "2026-11-30")
+    with sessions.begin() as s:
+        x2, _ = svc.communiquer(s, NUMERO, decision_id, acteur="president")
+    assert x1.empreinte == x2.empreinte and svc.explication_html(x1) == svc.explication_html(x2)
+    page = texte(svc.explication_html(x1))
+    assert x1.contenu["evaluation"]["date"] == "2026-06-10"
+    assert ("Votre demande n'a plus d'évaluation enregistrée (elle n'est plus active). Pour ce document, Caléol a évalué "
+            f"les données de votre demande telles qu'enregistrées lors de sa première génération, à la date de la séance "
+            f"(10/06/2026), avec la version {version_regles()} des règles") in page
+    assert "Position parmi les demandes semblables" not in page
+    for titre in SECTIONS:
+        assert titre in page
 
 
 # --------------------------------------------------------------------------- replay

@@ -19,7 +19,9 @@ input: the dossier is taken from the database only if it still gives the stored 
 stored date, i.e. it is the very input that was evaluated. With a decision of the commission, the
 document adds what the commission saw (the proposal recorded on the séance's agenda for this
 candidate: rank, score, taux d'effort, reste à vivre) and what it decided (type, rank, motifs with
-their legal ground, justification of a departure from the proposed order).
+their legal ground, justification of a departure from the proposed order). A demande that is no longer
+active has no stored evaluation: for a decision on it, the dossier is evaluated at the séance's date with
+the rulebook in force, and the document says so.
 
 Identical on replay. Everything the document says is computed from `entree` (the stored input: the
 dossier as evaluated, the evaluation date and version, and what the database said around it at the
@@ -309,28 +311,58 @@ def _stocke(ev: EvaluationDemande) -> dict[str, Any]:
     }
 
 
-def construire_entree(session: Session, demande: Demande, ev: EvaluationDemande, decision: Decision | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Base:
+    """What a document explains: an evaluation (date, rulebook version, fingerprint of its input).
+
+    `nature`: « enregistree », the demande's stored evaluation (EvaluationDemande); « decision », a
+    demande that has no stored evaluation any more (no longer active) explained for a decision of the
+    commission: evaluated for the document at the séance's date with the rulebook in force."""
+
+    date: dt.date
+    version: str
+    empreinte: str
+    nature: str
+    stocke: dict[str, Any] | None = None
+    calculee_le: dt.datetime | None = None
+
+
+def _base(demande: Demande, ev: EvaluationDemande | None, decision: Decision | None) -> Base:
+    if ev is not None:
+        return Base(ev.date_evaluation, ev.version_regles, ev.empreinte_entree, "enregistree", _stocke(ev), ev.calculee_le)
+    if decision is None:
+        raise ErreurExplication(
+            f"Demande {demande.numero_unique} : aucune évaluation enregistrée (demande inactive ou jamais évaluée) ; "
+            "lancez « caleol evaluations recalculer », ou indiquez la décision de la commission à expliquer."
+        )
+    date = decision.candidature.seance.date_seance
+    empreinte = empreinte_entree(dossier_depuis_demande(demande), None, date, None, "demande").removeprefix(PREFIXE_EMPREINTE)
+    return Base(date, version_regles(), empreinte, "decision")
+
+
+def construire_entree(session: Session, demande: Demande, base: Base, decision: Decision | None) -> dict[str, Any]:
     """The stored input of a first communication: the dossier as evaluated (checked against the stored
     fingerprint) and what the database says around it today."""
     dossier = dossier_depuis_demande(demande)
-    calcule = empreinte_entree(dossier, None, ev.date_evaluation, None, "demande").removeprefix(PREFIXE_EMPREINTE)
-    if calcule != ev.empreinte_entree:
+    calcule = empreinte_entree(dossier, None, base.date, None, "demande").removeprefix(PREFIXE_EMPREINTE)
+    if calcule != base.empreinte:
         raise ErreurExplication(
             f"Demande {demande.numero_unique} : elle a été modifiée depuis son évaluation enregistrée du "
-            f"{ev.date_evaluation:%d/%m/%Y} ; l'explication doit porter sur les données évaluées. "
+            f"{base.date:%d/%m/%Y} ; l'explication doit porter sur les données évaluées. "
             "Recalculez l'évaluation (caleol evaluations recalculer) puis générez le document."
         )
     return {
         "format": FORMAT,
         "numero_unique": demande.numero_unique,
+        "base": base.nature,
         "dossier": _encoder(dossier),
-        "date_evaluation": ev.date_evaluation.isoformat(),
-        "version_regles": ev.version_regles,
-        "empreinte_entree": ev.empreinte_entree,
-        "calculee_le": ev.calculee_le.isoformat() if ev.calculee_le else None,
-        "stocke": _stocke(ev),
+        "date_evaluation": base.date.isoformat(),
+        "version_regles": base.version,
+        "empreinte_entree": base.empreinte,
+        "calculee_le": base.calculee_le.isoformat() if base.calculee_le else None,
+        "stocke": base.stocke,
         "origine": _origine(session, demande),
-        "position": _position(session, demande, ev.date_evaluation),
+        "position": _position(session, demande, base.date) if base.nature == "enregistree" else None,
         "decision": _json(_decision(session, decision)) if decision is not None else None,
     }
 
@@ -738,7 +770,14 @@ def _contribution(entree: dict[str, Any], resultat: dict[str, Any], nom_epci: st
         elements.append({"libelle": "Rôle de Caléol dans cette décision", "valeur":
                          "la commission a décidé de ne pas vous attribuer ce logement ; l'ordre proposé ne lie pas la "
                          "commission, qui motive sa décision par les motifs ci-dessus"})
-    if decision["seance"]["date"] != entree["date_evaluation"]:
+    if entree.get("base") == "decision":
+        paragraphes.append(
+            "Votre demande n'a plus d'évaluation enregistrée (elle n'est plus active). Pour ce document, Caléol a "
+            f"évalué les données de votre demande telles qu'enregistrées lors de sa première génération, à la date de "
+            f"la séance ({date_fr(decision['seance']['date'])}), avec la version {entree['version_regles']} des règles ; "
+            "elles ont pu changer entre la séance et cette génération."
+        )
+    elif decision["seance"]["date"] != entree["date_evaluation"]:
         paragraphes.append(
             f"La commission a siégé le {date_fr(decision['seance']['date'])} ; les points 2 à 4 expliquent l'évaluation de "
             f"votre demande enregistrée au {date.strftime('%d/%m/%Y')}, que Caléol recalcule chaque jour (âges, ancienneté) "
@@ -826,17 +865,19 @@ def construire_contenu(entree: dict[str, Any]) -> dict[str, Any]:
     numero = entree["numero_unique"]
     if resultat["empreinte_entree"].removeprefix(PREFIXE_EMPREINTE) != entree["empreinte_entree"]:
         raise ErreurExplication(f"Demande {numero} : l'entrée enregistrée ne redonne pas l'empreinte de l'évaluation.")
-    stocke = entree["stocke"]
+    stocke = entree.get("stocke")
     rejoue = {
         "recevable": resultat["recevable"] is True, "categorie": resultat["menage"]["categorie"],
         "score": str(Decimal(str((resultat.get("cotation") or {}).get("score") or 0)).quantize(Decimal("0.01"))),
         "regles_appliquees": sorted(appliquees),
     }
-    ecarts = [k for k, v in rejoue.items() if stocke.get(k) != v]
+    ecarts = [k for k, v in rejoue.items() if stocke is not None and stocke.get(k) != v]
     if ecarts:
         raise ErreurExplication(f"Demande {numero} : le rejeu de l'évaluation diffère de l'évaluation enregistrée "
                                 f"({', '.join(ecarts)}) ; recalculez l'évaluation.")
-    stocke = {**stocke, "dalo_designe": bool(resultat["designation_prefet"])}
+    # The values the published ranking compares, as the replay gives them (equal to the stored ones).
+    stocke = {"score": rejoue["score"], "dalo": bool(resultat["dalo"]), "dalo_designe": bool(resultat["designation_prefet"]),
+              "prioritaire": any(x["code"] not in ("DALO", "DALO_DESIGNE_PREFET") for x in resultat["priorites"])}
     version = entree["version_regles"]
     # The dated parameters of the rules/ directory the engine evaluated with.
     p = parametres_a_la_date(date, getattr(moteur_a_la_date(date), "racine", None))
@@ -929,12 +970,12 @@ def _decision_de(session: Session, demande: Demande, decision_id: int | None) ->
     return decision
 
 
-def premiere_communication(session: Session, demande_id: int, decision_id: int | None, ev: EvaluationDemande) -> ExplicationDemande | None:
+def premiere_communication(session: Session, demande_id: int, decision_id: int | None, base: Base) -> ExplicationDemande | None:
     requete = select(ExplicationDemande).where(
         ExplicationDemande.demande_id == demande_id,
-        ExplicationDemande.version_regles == ev.version_regles,
-        ExplicationDemande.date_evaluation == ev.date_evaluation,
-        ExplicationDemande.empreinte_entree == ev.empreinte_entree,
+        ExplicationDemande.version_regles == base.version,
+        ExplicationDemande.date_evaluation == base.date,
+        ExplicationDemande.empreinte_entree == base.empreinte,
         ExplicationDemande.decision_id.is_(None) if decision_id is None else ExplicationDemande.decision_id == decision_id,
     ).order_by(ExplicationDemande.id).limit(1)
     return session.scalars(requete).first()
@@ -944,24 +985,21 @@ def expliquer(session: Session, numero_unique: str, decision_id: int | None = No
     """The document for the stored evaluation of the demande (and a decision on it); writes nothing."""
     demande = _demande(session, numero_unique)
     decision = _decision_de(session, demande, decision_id)
-    ev = session.get(EvaluationDemande, demande.id)
-    if ev is None:
-        raise ErreurExplication(f"Demande {numero_unique} : aucune évaluation enregistrée (demande inactive ou jamais "
-                                "évaluée) ; lancez « caleol evaluations recalculer ».")
+    base = _base(demande, session.get(EvaluationDemande, demande.id), decision)
     en_vigueur = version_regles()
-    premiere = premiere_communication(session, demande.id, decision_id, ev)
-    if ev.version_regles != en_vigueur:
+    premiere = premiere_communication(session, demande.id, decision_id, base)
+    if base.version != en_vigueur:
         if premiere is None:
             raise ErreurExplication(
-                f"Demande {numero_unique} : l'évaluation enregistrée (au {ev.date_evaluation:%d/%m/%Y}) a été calculée avec "
-                f"la version {ev.version_regles} des règles, qui n'est plus chargée sur cette instance (version en vigueur : "
+                f"Demande {numero_unique} : l'évaluation enregistrée (au {base.date:%d/%m/%Y}) a été calculée avec "
+                f"la version {base.version} des règles, qui n'est plus chargée sur cette instance (version en vigueur : "
                 f"{en_vigueur}) et n'a jamais été communiquée : ce document ne peut pas la reproduire. Recalculez "
                 "l'évaluation avec la version en vigueur (caleol evaluations recalculer) puis générez le document."
             )
         return Explication(contenu=premiere.contenu, empreinte=premiere.empreinte, version_en_vigueur=en_vigueur,
                            premiere=premiere, recalculee=False, demande_id=demande.id, decision_id=decision_id,
                            entree=premiere.entree)
-    entree = premiere.entree if premiere is not None else construire_entree(session, demande, ev, decision)
+    entree = premiere.entree if premiere is not None else construire_entree(session, demande, base, decision)
     contenu = construire_contenu(entree)
     empreinte = empreinte_contenu(contenu)
     if premiere is not None and empreinte != premiere.empreinte:
