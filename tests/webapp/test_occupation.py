@@ -296,6 +296,8 @@ def test_seance_d_examen_sur_la_demonstration(engine, demo, sessions):
     assert "3 pièce(s) pour 1 personne(s) : au plus 2 pièce(s) sans sous-occupation." in page
     # Review séances are not attribution séances.
     assert f'id="seance-{seance.id}"' not in charge.get("/decisions/seances").get_data(as_text=True)
+    assert charge.get(f"/decisions/seances/{seance.id}").status_code == 404
+    assert charge.get(f"/preparation/seances/{seance.id}/ordre-du-jour").status_code == 404
     tableau = charge.get("/").get_data(as_text=True)
     assert f'href="/occupation/seances/{seance.id}"' in tableau and "— examen de l'occupation" in tableau
 

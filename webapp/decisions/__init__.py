@@ -53,7 +53,9 @@ def _du_bailleur(seance: Seance) -> bool:
 
 def _seance(seance_id: int) -> Seance:
     seance = get_session().get(Seance, seance_id)
-    if seance is None or not (_du_bailleur(seance) or svc.membre_de(seance, current_user.id) is not None):
+    # A review séance (examen de l'occupation) has its own pages (webapp/occupation).
+    if (seance is None or seance.nature != NatureSeance.ATTRIBUTION
+            or not (_du_bailleur(seance) or svc.membre_de(seance, current_user.id) is not None)):
         abort(404)
     return seance
 

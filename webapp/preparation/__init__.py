@@ -14,7 +14,7 @@ from engine.yaml_strict import charger_yaml
 from .. import get_session
 from ..auth import role_requis
 from ..horloge import aujourd_hui
-from ..models import Commission, ModeSeance, PointOrdreDuJour, Role, Seance, StatutSeance, TypeOrganisation
+from ..models import Commission, ModeSeance, NatureSeance, PointOrdreDuJour, Role, Seance, StatutSeance, TypeOrganisation
 from ..demandes.evaluation import masquer_proposition
 from ..services import decisions as svc_decisions
 from ..services import preparation as svc
@@ -45,7 +45,9 @@ def _seance(seance_id: int) -> Seance:
     seance = get_session().get(Seance, seance_id)
     du_bailleur = (seance is not None and current_user.organisation_type == TypeOrganisation.BAILLEUR
                    and seance.commission.bailleur_id == current_user.organisation_id)
-    if seance is None or not (du_bailleur or svc_decisions.membre_de(seance, current_user.id) is not None):
+    # A review séance (examen de l'occupation) has its own agenda (webapp/occupation).
+    if (seance is None or seance.nature != NatureSeance.ATTRIBUTION
+            or not (du_bailleur or svc_decisions.membre_de(seance, current_user.id) is not None)):
         abort(404)
     return seance
 
