@@ -226,6 +226,35 @@ def test_examen_a_chaque_anniversaire_triennal(parc, sessions):
             ("B-1", dt.date(2023, 1, 10)), ("B-1", dt.date(2026, 1, 10)), ("B-2", dt.date(2026, 2, 1))]
 
 
+def test_sans_revenu_fiscal_la_situation_des_ressources_est_signalee_non_examinee(parc, sessions, engine):
+    from werkzeug.security import generate_password_hash
+
+    from webapp.models import ModeSeance, Role, Utilisateur
+    from webapp.services.occupation import inscrire_examens
+    from webapp.services.preparation import Membre, creer_seance
+
+    sans_revenu = bail("B-1", "L-1", "2020-01-10")
+    sans_revenu["occupants"][0]["revenus_fiscaux"] = []
+    importer(sessions, {"baux": [sans_revenu]})
+    with sessions.begin() as s:
+        bailleur = s.scalars(select(Organisation).where(Organisation.nom == "Bailleur occupation")).one()
+        s.add(Utilisateur(identifiant="presidence.occ", nom_affiche="P", role=Role.PRESIDENT, organisation=bailleur,
+                          mot_de_passe_hash=generate_password_hash(MDP)))
+        commission = Commission(bailleur=bailleur, nom="CALEOL test")
+        s.add(commission)
+        s.flush()
+        examiner_baux(s, DATE, acteur="test")
+        seance = creer_seance(s, commission_id=commission.id, bailleur_id=bailleur.id, date_seance=DATE, quorum=1,
+                              mode=ModeSeance.PHYSIQUE, acteur="test", nature=NatureSeance.EXAMEN_OCCUPATION,
+                              membres=[Membre(nom="M. A", qualite="Représentant(e) du bailleur", voix_deliberative=True,
+                                              present=True)])
+        examen = s.scalars(select(ExamenOccupation)).one()
+        inscrire_examens(s, seance, [examen.id], acteur="test")
+        url = f"/occupation/seances/{seance.id}/dossiers/{examen.id}"
+    page = client_de(engine, "presidence.occ").get(url).get_data(as_text=True)
+    assert 'id="ressources-inconnues"' in page and "logement sous-occupé" in page
+
+
 # --------------------------------------------------------------------------- acceptance on the demo
 
 
