@@ -180,6 +180,14 @@ def test_un_refus_code_est_enregistre_et_l_offre_passe_au_rang_2(sessions, monde
     assert entree.apres["commentaire"] == "fourni" and "école" not in json.dumps(entree.apres | entree.details)
     assert entree.avant["statut"] == "en_cours" and entree.apres["statut"] == "refusee"
 
+    # The free comment is shown to the officers only.
+    from .decisions_exemple import client
+
+    engine = sessions.kw["bind"]
+    assert "Trop loin de l&#39;école" in client(engine, "charge").get(f"/offres/{o1.id}").get_data(as_text=True)
+    lecture = client(engine, "lecteur").get(f"/offres/{o1.id}").get_data(as_text=True)
+    assert "école" not in lecture and "réservé aux chargés d'attribution" in lecture
+
 
 @pytest.mark.parametrize("donnees, champ, message", [
     ({"reponse": "refusee"}, "motif", "Motif du refus : Obligatoire pour un refus"),

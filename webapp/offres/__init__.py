@@ -45,6 +45,12 @@ def _peut_ecrire() -> bool:
     return current_user.role in ECRITURE
 
 
+def _voit_donnees_sensibles() -> bool:
+    from ..pseudonymisation import vue_pseudonymisee
+
+    return bool(current_user.voit_donnees_sensibles) and not vue_pseudonymisee()
+
+
 def _peut_lettre() -> bool:
     """The offer letter is nominative: officers of the bailleur outside the pseudonymised view."""
     from ..pseudonymisation import vue_pseudonymisee
@@ -109,6 +115,8 @@ def _vue(offre: Offre, *, erreurs: dict | None = None, saisie: dict | None = Non
         "aujourd_hui": aujourd_hui(),
         "delai": svc.delai_reponse(offre.date_emission or aujourd_hui()),
         "peut_lettre": _peut_lettre() and offre.date_emission is not None,
+        # The free comment may describe the household (health, family): for the roles that see sensitive facts.
+        "voit_commentaire": _voit_donnees_sensibles(),
     }
 
 
