@@ -21,6 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from .conditions import Catalogue, Predicat, compiler, compiler_explication, decrire, faits_plats
@@ -29,8 +30,8 @@ from .derivations import AideLogement, Derivation, deriver
 from .durable_adapter import MoteurDurable
 from .encodage import encodeur_json
 from .parametres import parametres_a_la_date
-from .regles import Critere, Grille, Regle, Reglement, reglement, situations_prioritaires
-from .version import version_regles
+from .regles import Critere, Grille, Regle, Reglement, charger_reglement, reglement, situations_prioritaires
+from .version import DOSSIER_REGLES, _racine_active, racine_active, version_regles
 
 MOTEURS = ("durable", "python")
 CONTEXTES = ("demande", "examen_occupation")
@@ -131,6 +132,7 @@ class Moteur:
 
     def __init__(self, regl: Reglement, date: dt.date, version: str):
         self.version = version
+        self.racine: Path | None = None  # the rules/ directory it was compiled from (None: this checkout)
         self.date = date
         cat = regl.catalogue
         self.regles = tuple(RegleCompilee.depuis(r, cat, r.reference.en_json()) for r in regl.regles_en_vigueur(date))
@@ -178,10 +180,22 @@ def recharger() -> None:
         reglement.cache_clear()
 
 
+def utiliser_racine(racine: str | Path | None) -> None:
+    """Evaluate from now on with the rulebook of the directory `racine` (its rules, grids and dated
+    parameters; None: the rules/ of this checkout) — a stored version the application extracted. The
+    compiled rulebooks are forgotten; an evaluation in flight keeps its own."""
+    with _verrou:
+        _racine_active[0] = Path(racine).resolve() if racine is not None else DOSSIER_REGLES
+        _moteurs.clear()
+        _etat.clear()
+
+
 def _reglement_et_version() -> tuple[Reglement, str, list[dt.date]]:
     if "reglement" not in _etat:
-        regl = reglement()
-        _etat.update(reglement=regl, version=version_regles(), bornes=regl.bornes())
+        racine = racine_active()
+        autre = racine != DOSSIER_REGLES
+        regl = charger_reglement(racine) if autre else reglement()
+        _etat.update(reglement=regl, version=version_regles(racine), bornes=regl.bornes(), racine=racine if autre else None)
     return _etat["reglement"], _etat["version"], _etat["bornes"]
 
 
@@ -194,6 +208,7 @@ def moteur_a_la_date(date: dt.date) -> Moteur:
         moteur = _moteurs.get(fenetre)
         if moteur is None:
             moteur = _moteurs[fenetre] = Moteur(regl, date, version)
+            moteur.racine = _etat["racine"]
         return moteur
 
 
@@ -278,7 +293,7 @@ def evaluer_detaille(
         raise ValueError(f"contexte inconnu : {contexte}")
     aide = _aide(aide_logement)
     m = moteur_a_la_date(date)
-    derivation = deriver(dossier, logement, date, parametres_a_la_date(date), aide_logement=aide)
+    derivation = deriver(dossier, logement, date, parametres_a_la_date(date, m.racine), aide_logement=aide)
     plats = faits_plats(derivation.faits)
     plats["evaluation.contexte"] = contexte  # the fact `evaluation: {contexte}`, last as before
     grille_et_criteres = m.grille(derivation.ressources.epci)

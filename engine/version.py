@@ -9,7 +9,8 @@ schemas (schemas/), the reference data they use (donnees/: ceilings, quartile th
 and EPCI; referentiels/: priority situations) — and the SNE code lists the rules and inputs are
 checked against. Superseded rules and values stay in these files, so one version answers for every
 date; the evaluation records its date next to the version. `empreinte_complete()` gives the full
-64-hex digest for audit records.
+64-hex digest for audit records. Without an argument, the functions describe the rules/ directory the
+process evaluates with (`racine_active()`: the checkout's, or an activated stored version).
 """
 from __future__ import annotations
 
@@ -27,19 +28,41 @@ SUFFIXES_DONNEES = frozenset({".yaml", ".yml", ".json", ".csv"})  # documentatio
 
 _cache: dict[tuple, str] = {}
 
+# The rules/ directory this process evaluates with: the checkout's, or a copy (a stored version the
+# application extracted and activated; engine.evaluation.utiliser_racine changes it).
+_racine_active: list[Path] = [DOSSIER_REGLES]
 
-def fichiers_versionnes(racine: Path = DOSSIER_REGLES) -> list[Path]:
+
+def racine_active() -> Path:
+    return _racine_active[0]
+
+
+def _racine(racine: Path | None) -> Path:
+    return _racine_active[0] if racine is None else Path(racine)
+
+
+def _autres_fichiers(racine: Path) -> tuple[Path, ...]:
+    """The files outside rules/ that a version includes, beside `racine` (a copy has them beside it too)."""
+    base = Path(racine).resolve().parent
+    if base == RACINE:
+        return AUTRES_FICHIERS
+    return tuple(base / p.relative_to(RACINE) for p in AUTRES_FICHIERS)
+
+
+def fichiers_versionnes(racine: Path | None = None) -> list[Path]:
+    racine = _racine(racine)
     fichiers = [
         p for p in racine.rglob("*")
         if p.is_file() and p.suffix in SUFFIXES_DONNEES and not p.name.startswith(".")
     ]
-    fichiers.extend(p for p in AUTRES_FICHIERS if p.is_file())
+    fichiers.extend(p for p in _autres_fichiers(racine) if p.is_file())
     return sorted(set(fichiers))
 
 
-def _relatif(p: Path) -> str:
+def _relatif(p: Path, base: Path = RACINE) -> str:
+    """The path as the version names it: relative to the directory holding rules/ (this checkout or a copy)."""
     try:
-        return p.resolve().relative_to(RACINE).as_posix()
+        return p.resolve().relative_to(base).as_posix()
     except ValueError:
         return p.as_posix()
 
@@ -64,7 +87,7 @@ def _etat_fichiers(racine: Path) -> list[tuple[str, int, int]]:
             elif e.is_file() and not e.name.startswith(".") and os.path.splitext(e.name)[1] in SUFFIXES_DONNEES:
                 st = e.stat()
                 trouves[e.path] = (e.path, st.st_mtime_ns, st.st_size)
-    for p in AUTRES_FICHIERS:
+    for p in _autres_fichiers(racine):
         try:
             st = os.stat(p)
         except FileNotFoundError:
@@ -73,20 +96,23 @@ def _etat_fichiers(racine: Path) -> list[tuple[str, int, int]]:
     return [trouves[c] for c in sorted(trouves, key=lambda c: c.split(os.sep))]
 
 
-def empreinte_complete(racine: Path = DOSSIER_REGLES) -> str:
+def empreinte_complete(racine: Path | None = None) -> str:
+    racine = _racine(racine)
     cle = (__version__, tuple(_etat_fichiers(racine)))
     if cle in _cache:
         return _cache[cle]
     fichiers = [Path(p) for p, _, _ in cle[1]]
     h = hashlib.sha256()
     h.update(f"caleol-engine {__version__}\n".encode())
+    base = Path(racine).resolve().parent
     for p in fichiers:
-        h.update(f"{_relatif(p)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+        h.update(f"{_relatif(p, base)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
     _cache.clear()
     _cache[cle] = h.hexdigest()
     return _cache[cle]
 
 
-def version_regles(racine: Path = DOSSIER_REGLES) -> str:
-    """Short form shown to users, stored with every evaluation: '<engine version>-<12 hex>'."""
+def version_regles(racine: Path | None = None) -> str:
+    """Short form shown to users, stored with every evaluation: '<engine version>-<12 hex>' (of the
+    active rules/ directory by default)."""
     return f"{__version__}-{empreinte_complete(racine)[:12]}"

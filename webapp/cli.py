@@ -26,10 +26,25 @@ class Contexte:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return dbmod.make_sessionmaker(self.engine)
+        sessions = dbmod.make_sessionmaker(self.engine)
+        _suivre_la_version_active(sessions)
+        return sessions
 
     def transaction(self):
         return dbmod.transaction(self.sessions)
+
+
+def _suivre_la_version_active(sessions: sessionmaker[Session]) -> None:
+    """A command evaluates with the rulebook version activated in its database (webapp.regles.activation)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .regles.activation import synchroniser
+
+    with sessions() as session:
+        try:
+            synchroniser(session, ttl=0)
+        except DBAPIError:  # schema not created yet (`caleol db upgrade`): the files on disk
+            session.rollback()
 
 
 pass_contexte = click.make_pass_decorator(Contexte, ensure=True)
@@ -155,9 +170,10 @@ main.add_command(flux)
 main.add_command(quotas)
 main.add_command(bilan)
 
-from .regles.cli import enregistrer_version  # noqa: E402  (versions du référentiel)
+from .regles.cli import activer, enregistrer_version  # noqa: E402  (versions du référentiel)
 
 rules.add_command(enregistrer_version)
+rules.add_command(activer)
 
 from .api_cli import api  # noqa: E402  (jetons de l'API JSON)
 

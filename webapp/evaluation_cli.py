@@ -82,6 +82,24 @@ def charger_logement_fichier(chemin: Path) -> dict[str, Any]:
     raise AssertionError  # pragma: no cover
 
 
+def _rejouer(ctx: click.Context, version: str, dossier: dict, logement: dict | None, date: dt.date, **options: Any):
+    """The evaluation by a stored rulebook version (read from the database; nothing is written)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .cli import Contexte
+    from .regles.activation import ErreurActivation, evaluer_avec_version
+
+    contexte = ctx.find_object(Contexte) or ctx.ensure_object(Contexte)
+    try:
+        with contexte.sessions() as session:
+            return evaluer_avec_version(session, version, dossier, logement, date, **options)
+    except ErreurActivation as exc:
+        _erreur(f"--version : {' '.join(m for ms in exc.erreurs.values() for m in ms)}")
+    except DBAPIError:
+        _erreur("--version : la base de données n'a pas de schéma à jour (lancez d'abord `caleol db upgrade`).")
+    raise AssertionError  # pragma: no cover
+
+
 def _date(texte: str | None) -> dt.date:
     from .horloge import aujourd_hui
 
@@ -102,7 +120,11 @@ def _date(texte: str | None) -> dt.date:
 @click.option("--moteur", type=click.Choice(["durable", "python"]), default="durable", show_default=True,
               help="Moteur de correspondance (les deux donnent le même résultat).")
 @click.option("--sans-trace", is_flag=True, help="Omet la trace des règles.")
-def evaluate(dossier: Path, logement_chemin: Path | None, date_texte: str | None, moteur: str, sans_trace: bool) -> None:
+@click.option("--version", "version", default=None,
+              help="Rejoue avec une version enregistrée du référentiel (ses fichiers conservés en base).")
+@click.pass_context
+def evaluate(ctx: click.Context, dossier: Path, logement_chemin: Path | None, date_texte: str | None, moteur: str,
+             sans_trace: bool, version: str | None) -> None:
     """Évalue un dossier (JSON ou XML SNE) et imprime le résultat en JSON."""
     from engine.evaluation import evaluer
     from engine.parametres import ParametreIntrouvable
@@ -111,7 +133,10 @@ def evaluate(dossier: Path, logement_chemin: Path | None, date_texte: str | None
     donnees = charger_dossier_fichier(dossier)
     logement = charger_logement_fichier(logement_chemin) if logement_chemin is not None else None
     try:
-        resultat = evaluer(donnees, logement, date, moteur=moteur, trace=not sans_trace)
+        if version is not None:
+            resultat = _rejouer(ctx, version, donnees, logement, date, moteur=moteur, trace=not sans_trace)
+        else:
+            resultat = evaluer(donnees, logement, date, moteur=moteur, trace=not sans_trace)
     except ParametreIntrouvable as exc:
         _erreur(f"--date {date.isoformat()} : le référentiel ne couvre pas cette date ({exc}).")
     except ErreurRegles as exc:

@@ -12,7 +12,7 @@ def _version_par_pathlib(racine) -> str:
     h = hashlib.sha256()
     h.update(f"caleol-engine {v.__version__}\n".encode())
     for p in v.fichiers_versionnes(racine):
-        h.update(f"{v._relatif(p)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+        h.update(f"{v._relatif(p, racine.resolve().parent)}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
     return f"{v.__version__}-{h.hexdigest()[:12]}"
 
 

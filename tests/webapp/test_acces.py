@@ -120,6 +120,7 @@ PERMISSIONS: dict[str, Acces] = {
     "admin.reinitialiser": Acces(post={A}, parametres="utilisateur"),
     "admin.regles": Acces(get={A}),
     "admin.recharger": Acces(post={A}),
+    "admin.activer": Acces(post={A}),
     "admin.conservation": Acces(get={A}),
     "pseudonymisation.basculer": Acces(post=TOUS),
     # SNE exports of the bailleur; the file (priority codes, some sensitive) only for C and P.

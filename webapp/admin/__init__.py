@@ -147,7 +147,32 @@ def regles():
 
     from ..regles.versions import versions
 
-    return render_template("admin/regles.html", versions=versions(get_session()), version=version_regles())
+    from ..regles.activation import version_active
+
+    return render_template("admin/regles.html", versions=versions(get_session()), version=version_regles(),
+                           active=version_active(get_session()), erreurs={})
+
+
+@bp.post("/regles/activer")
+@role_requis(Role.ADMINISTRATEUR)
+def activer():
+    """Make a stored version the one every process evaluates with (each reloads within seconds)."""
+    from engine.version import version_regles
+
+    from ..regles.activation import ErreurActivation, activer as activer_version, synchroniser, version_active
+    from ..regles.versions import versions
+
+    session = get_session()
+    try:
+        v = activer_version(session, request.form.get("version"), acteur=current_user.identifiant)
+        session.commit()
+    except ErreurActivation as exc:
+        session.rollback()
+        return render_template("admin/regles.html", versions=versions(session), version=version_regles(),
+                               active=version_active(session), erreurs=exc.erreurs), 422
+    synchroniser(session, ttl=0)
+    flash(f"Version {v.version} activée : chaque processus du service la charge dans les secondes qui viennent.", "info")
+    return redirect(url_for("admin.regles"))
 
 
 @bp.get("/conservation")

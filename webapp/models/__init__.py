@@ -27,8 +27,8 @@ from .demande import (
     StatutDemande,
 )
 from .evaluation import EvaluationDemande, SouhaitCommune, SouhaitTypologie
-from .explication import ExplicationDemande
 from .export_sne import ExportSne, LigneExportSne, ObjetExport
+from .explication import ExplicationDemande
 from .flux import Designation, OrientationFlux, StatutOrientation
 from .jeton import JetonApi
 from .occupation import (
@@ -57,7 +57,7 @@ from .patrimoine import (
     TypeReservataire,
 )
 from .territoire import Commune, Epci, Qpv, QpvCommune
-from .version_regles import VersionRegles
+from .version_regles import ReferentielActif, VersionRegles
 from .vote import ChoixVote, RenvoiCalPhysique, SignatureProcesVerbal, Vote
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -30,6 +30,20 @@ def _au_demarrage(etat) -> None:
         enregistrer_au_demarrage(app.extensions["caleol.sessions"])
 
 
+@bp.before_app_request
+def _suivre_la_version_active() -> None:
+    """Every process follows the activated rulebook version without a restart (checked every few seconds)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .activation import synchroniser
+
+    session = get_session()
+    try:
+        synchroniser(session)
+    except DBAPIError:  # schema not created yet: the files on disk
+        session.rollback()
+
+
 def _date_demandee() -> tuple[dt.date, dict[str, list[str]]]:
     texte = (request.args.get("date") or "").strip()
     if not texte:

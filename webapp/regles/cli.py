@@ -1,4 +1,5 @@
-"""`caleol rules enregistrer-version`: record the rulebook version on disk in the database."""
+"""`caleol rules enregistrer-version | activer VERSION`: record the rulebook version on disk (with its
+files) in the database; make a recorded version the one every process evaluates with."""
 from __future__ import annotations
 
 import click
@@ -29,3 +30,24 @@ def enregistrer_version(contexte: Contexte) -> None:
         click.echo(resume)
     else:
         click.echo(f"Version {version} déjà enregistrée : rien à faire.")
+
+
+@click.command("activer")
+@click.argument("version")
+@pass_contexte
+def activer(contexte: Contexte, version: str) -> None:
+    """Active une version enregistrée : chaque processus (serveur, commandes) l'utilise sans redémarrage."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .activation import ErreurActivation
+    from .activation import activer as activer_version
+
+    try:
+        with contexte.transaction() as session:
+            v = activer_version(session, version, acteur="cli:rules activer")
+            nom = v.version
+    except ErreurActivation as exc:
+        erreur(str(exc))
+    except DBAPIError:
+        erreur("la base de données n'a pas de schéma à jour : lancez d'abord `caleol db upgrade`.")
+    click.echo(f"Version {nom} activée : chaque processus du service la charge dans les secondes qui viennent.")

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import __version__ as version_moteur
-from engine.version import RACINE, empreinte_complete, fichiers_versionnes, version_regles
+from engine.version import DOSSIER_REGLES, RACINE, empreinte_complete, fichiers_versionnes, version_regles
 
 from ..audit import journaliser
 from ..horloge import maintenant
@@ -64,26 +64,28 @@ def _champs(objet: Any, *exclus: str) -> dict[str, Any]:
     return {f.name: getattr(objet, f.name) for f in dataclasses.fields(objet) if f.name not in exclus}
 
 
-def _relatif(p: Path) -> str:
+def _relatif(p: Path, base: Path = RACINE) -> str:
     try:
-        return p.resolve().relative_to(RACINE).as_posix()
+        return p.resolve().relative_to(base).as_posix()
     except ValueError:
         return p.as_posix()
 
 
-def calculer_inventaire() -> dict[str, Any]:
-    """The inventory of the rule files on disk (raises ErreurRegles if the rulebook does not load)."""
+def calculer_inventaire(racine: Path | None = None) -> dict[str, Any]:
+    """The inventory of the rule files on disk, or of the rules/ directory `racine` (raises ErreurRegles
+    if the rulebook does not load). The flux exclusions and the ranking policy are the disk's."""
     from engine.parametres import RACINE_REGLES, _charger
     from engine.regles import charger_reglement
 
     from ..services.flux import DOSSIER_FLUX, FICHIER_EXCLUSIONS, _charger_regles
     from ..services.propositions import charger_politique
 
-    reglement = charger_reglement()
+    racine = Path(racine or DOSSIER_REGLES).resolve()
+    reglement = charger_reglement(racine) if racine != Path(RACINE_REGLES).resolve() else charger_reglement()
     parametres: dict[str, str] = {}
-    for racine in (RACINE_REGLES, DOSSIER_FLUX):
+    for dossier in (racine, DOSSIER_FLUX):
         # Without the cache: the files may have changed since this process loaded them.
-        referentiel = _charger.__wrapped__(Path(racine).resolve())
+        referentiel = _charger.__wrapped__(Path(dossier).resolve())
         for chemin, definition in referentiel.definitions.items():
             parametres[chemin] = _hash(_champs(definition))
     regles = {r.id: _hash(_champs(r, "chemins", "fichier")) for r in reglement.regles}
@@ -92,7 +94,8 @@ def calculer_inventaire() -> dict[str, Any]:
     criteres = {c.id: _hash(_champs(c, "chemins", "condition")) for g in reglement.grilles for c in g.criteres}
     grilles = {g.id: _hash(_champs(g, "criteres", "fichier")) for g in reglement.grilles}
     classement = {c.id: _hash(_champs(c)) for c in charger_politique().criteres}
-    fichiers = {_relatif(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in fichiers_versionnes()}
+    fichiers = {_relatif(p, racine.parent): hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+                for p in fichiers_versionnes(racine)}
     return {
         "moteur": version_moteur,
         "fichiers": fichiers,
@@ -104,13 +107,15 @@ def calculer_inventaire() -> dict[str, Any]:
     }
 
 
-def inventaire_courant() -> tuple[str, str, dict[str, Any]]:
-    """(version, full digest, inventory) of the files on disk; the inventory is computed once per digest."""
-    empreinte = empreinte_complete()
+def inventaire_courant(racine: Path | None = None) -> tuple[str, str, dict[str, Any]]:
+    """(version, full digest, inventory) of the files on disk (or of the rules/ directory `racine`, not
+    of the version this process evaluates with); the inventory is computed once per digest."""
+    racine = Path(racine or DOSSIER_REGLES)
+    empreinte = empreinte_complete(racine)
     if empreinte not in _inventaires:
         _inventaires.clear()
-        _inventaires[empreinte] = calculer_inventaire()
-    return version_regles(), empreinte, _inventaires[empreinte]
+        _inventaires[empreinte] = calculer_inventaire(racine)
+    return version_regles(racine), empreinte, _inventaires[empreinte]
 
 
 def comparer(avant: dict[str, Any] | None, apres: dict[str, Any]) -> dict[str, Any]:
@@ -186,11 +191,21 @@ def versions(session: Session) -> list[VersionRegles]:
     return list(session.scalars(select(VersionRegles).order_by(VersionRegles.premiere_vue.desc(), VersionRegles.id.desc())))
 
 
-def enregistrer_version(session: Session, *, acteur: str, source: str) -> tuple[VersionRegles, bool]:
-    """Record the current version if this instance has not seen it yet (flush, never commit)."""
-    version, empreinte, inventaire = inventaire_courant()
+def enregistrer_version(session: Session, *, acteur: str, source: str,
+                        racine: Path | None = None) -> tuple[VersionRegles, bool]:
+    """Record the version of the files on disk (or of the rules/ directory `racine`) with its archive
+    if this instance has not seen it yet (flush, never commit); a version seen before its files were
+    kept gets its archive now."""
+    from .activation import archiver
+    from .activation import empreinte as empreinte_archive
+
+    version, empreinte, inventaire = inventaire_courant(racine) if racine is not None else inventaire_courant()
     existante = session.scalars(select(VersionRegles).where(VersionRegles.version == version)).first()
     if existante is not None:
+        if existante.archive_empreinte is None:
+            archive = archiver(racine)
+            existante.archive, existante.archive_empreinte = archive, empreinte_archive(archive)
+            session.flush()
         return existante, False
     precedente = derniere_version(session)
     changements = comparer(precedente.inventaire if precedente else None, inventaire)
@@ -200,12 +215,14 @@ def enregistrer_version(session: Session, *, acteur: str, source: str) -> tuple[
         precedente=precedente.version if precedente else None, resume=resume,
         changements=changements, inventaire=inventaire,
     )
+    v.archive = archiver(racine)
+    v.archive_empreinte = empreinte_archive(v.archive)
     session.add(v)
     session.flush()
     journaliser(
         session, acteur=acteur, action="regles.enregistrer_version", objet_type="version_regles", objet_id=version,
         apres={"version": version, "precedente": v.precedente, "resume": resume},
-        details={"source": source, "empreinte": empreinte},
+        details={"source": source, "empreinte": empreinte, "archive_empreinte": v.archive_empreinte},
     )
     return v, True
 

@@ -106,6 +106,7 @@ def _decision_vue(c: Candidature) -> dict[str, Any] | None:
         "justification": d.justification,
         "ecart": svc.ecart_a_l_ordre_propose(c, code, d.rang),
         "decide_le": d.decide_le,
+        "version_regles": d.version_regles,
         "effective": svc.est_effective(d),
         "info": info,
     }

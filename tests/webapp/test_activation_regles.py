@@ -1,0 +1,232 @@
+"""Rulebook versions kept whole, activated without a restart, replayed (issue 7.6), on SQLite and PostgreSQL.
+
+The modified rulebook is a copy of rules/ where one dated parameter changed (the consumption units of
+the first adult: 1 → 2, which divides the income per unit of the example dossier differently). Its
+version is recorded with its files, then activated by the administrator in one application; a
+separate process, started BEFORE the activation and never restarted, evaluates with it at its next
+request. The previous version stays replayable and gives back the stored evaluation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from tests.webapp import fabrique_propositions as fp
+from tests.webapp.decisions_exemple import MOT_DE_PASSE, construire
+from webapp import create_app
+from webapp import db as dbmod
+from webapp.cli import Contexte
+from webapp.evaluation_cli import evaluate
+from webapp.models import AuditEntry, Decision, EvaluationDemande, ReferentielActif, VersionRegles
+from webapp.regles import activation
+from webapp.regles.cli import activer as commande_activer
+from webapp.regles.versions import enregistrer_version
+from webapp.schemas import charger_dossier
+
+RACINE = Path(__file__).resolve().parents[2]
+DOSSIER = RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lille.json"
+DATE = dt.date(2026, 6, 15)
+UC_AVANT = "valeurs: [{debut: 2020-01-01, fin: null, valeur: 1}]"
+
+
+@pytest.fixture(autouse=True)
+def _retour_au_disque(monkeypatch, tmp_path):
+    monkeypatch.setenv("CALEOL_REFERENTIEL_VERIFICATION", "0")
+    monkeypatch.setenv("CALEOL_REFERENTIELS_DIR", str(tmp_path / "referentiels"))
+    activation.oublier()
+    yield
+    activation.oublier()
+
+
+@pytest.fixture
+def copie(tmp_path) -> Path:
+    """A copy of rules/ (with the SNE code lists beside it) where one parameter changed."""
+    racine = tmp_path / "copie"
+    shutil.copytree(RACINE / "rules", racine / "rules")
+    (racine / "fixtures" / "sne").mkdir(parents=True)
+    shutil.copy(RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", racine / "fixtures" / "sne")
+    fichier = racine / "rules" / "parametres" / "quartiles.yaml"
+    texte = fichier.read_text(encoding="utf-8")
+    debut = texte.index("unites_consommation.premier_adulte:")
+    fin = texte.index(UC_AVANT, debut)
+    fichier.write_text(texte[:fin] + UC_AVANT.replace("valeur: 1}", "valeur: 2}") + texte[fin + len(UC_AVANT):],
+                       encoding="utf-8")
+    return racine / "rules"
+
+
+def _versions(sessions, copie) -> tuple[str, str]:
+    with dbmod.transaction(sessions) as s:
+        disque, _ = enregistrer_version(s, acteur="tests", source="commande")
+        modifiee, nouvelle = enregistrer_version(s, acteur="tests", source="commande", racine=copie)
+        assert nouvelle and modifiee.version != disque.version
+        assert modifiee.archive_empreinte == activation.empreinte(modifiee.archive)
+        return disque.version, modifiee.version
+
+
+def _admin(engine):
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "LIMITE_CONNEXION": "1000 per minute", "ENREGISTRER_VERSION_REGLES": False})
+    c = app.test_client()
+    assert c.post("/connexion", data={"identifiant": "admin", "mot_de_passe": MOT_DE_PASSE}).status_code == 302
+    return c
+
+
+ENFANT = textwrap.dedent('''
+    import json, sys, datetime as dt
+    from webapp import create_app, db as dbmod
+    from webapp.schemas import charger_dossier
+    from engine.evaluation import evaluer
+    url, schema, chemin = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+    app = create_app({"ENGINE": dbmod.make_engine(url, schema=schema), "SECRET_KEY": "x", "TESTING": True,
+                      "ENREGISTRER_VERSION_REGLES": False})
+    client = app.test_client()
+    dossier = charger_dossier(json.load(open(chemin, encoding="utf-8")))
+    for ligne in sys.stdin:  # one request, one evaluation per line received: the same process throughout
+        client.get("/notice")
+        r = evaluer(dossier, None, dt.date(2026, 6, 15), trace=False)
+        print(json.dumps({"version": r["version_regles"], "uc": r["menage"]["unites_consommation"]}), flush=True)
+''')
+
+
+def _schema(engine) -> str:
+    if engine.dialect.name != "postgresql":
+        return ""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT current_schema()")).scalar_one()
+
+
+def test_une_version_activee_est_suivie_par_un_autre_processus_sans_redemarrage(engine, sessions, copie, tmp_path):
+    monde = construire(sessions)
+    disque, modifiee = _versions(sessions, copie)
+    env = dict(os.environ, CALEOL_REFERENTIEL_VERIFICATION="0", PYTHONPATH=str(RACINE))
+    enfant = subprocess.Popen([sys.executable, "-c", ENFANT, engine.url.render_as_string(hide_password=False),
+                               _schema(engine), str(DOSSIER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=RACINE, env=env)
+    try:
+        enfant.stdin.write("avant\n")
+        enfant.stdin.flush()
+        avant = json.loads(enfant.stdout.readline() or "null")
+        assert avant == {"version": disque, "uc": 1.6}, enfant.stderr.read() if avant is None else avant
+
+        c = _admin(engine)
+        audit_avant = _nombre(sessions, "regles.activer")
+        r = c.post("/admin/regles/activer", data={"version": modifiee})
+        assert r.status_code == 302
+        page = c.get("/admin/regles").get_data(as_text=True)
+        assert f'id="version-active">{modifiee}<' in page
+        assert _nombre(sessions, "regles.activer") == audit_avant + 1
+
+        enfant.stdin.write("apres\n")
+        enfant.stdin.flush()
+        apres = json.loads(enfant.stdout.readline() or "null")
+        assert apres == {"version": modifiee, "uc": 2.6}, apres
+    finally:
+        enfant.stdin.close()
+        enfant.wait(timeout=60)
+        enfant.stdout.close()
+        enfant.stderr.close()
+    # This process, another application instance, follows too: a decision records the active version and
+    # its page shows it.
+    autre = create_app({"ENGINE": engine, "SECRET_KEY": "x", "TESTING": True, "ENREGISTRER_VERSION_REGLES": False,
+                        "WTF_CSRF_ENABLED": False, "LIMITE_CONNEXION": "1000 per minute"})
+    president = autre.test_client()
+    assert president.post("/connexion", data={"identifiant": "president", "mot_de_passe": MOT_DE_PASSE}).status_code == 302
+    url = f"/decisions/seances/{monde.seance_id}/candidatures/{next(iter(monde.candidatures.values()))}"
+    assert president.post(url + "/decision", data={"type": "attribution", "unanimite": "pour"}).status_code == 302
+    with sessions() as s:
+        assert s.scalars(select(Decision.version_regles)).one() == modifiee
+    assert f'id="version-regles-decision">{modifiee}<' in president.get(url).get_data(as_text=True)
+
+
+def _contexte(engine) -> Contexte:
+    """The commands' context on the test database (its own PostgreSQL schema)."""
+    contexte = Contexte("sqlite://")
+    contexte.__dict__["engine"] = engine
+    return contexte
+
+
+def _nombre(sessions, action: str) -> int:
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def test_la_version_precedente_rejoue_l_evaluation_enregistree(engine, sessions, copie, tmp_path):
+    from webapp.services.evaluations import _charger_dossiers, recalculer_evaluations
+
+    disque, modifiee = _versions(sessions, copie)
+    entree = fp.dossier("1", depot="2023-02-01")
+    with dbmod.transaction(sessions) as s:
+        ids = fp.enregistrer(s, entree)
+        recalculer_evaluations(s, DATE, ids, acteur="tests", audit=False, processus=1)
+    with sessions() as s:
+        ancienne = s.get(EvaluationDemande, ids[0])
+        stockee = (ancienne.version_regles, ancienne.empreinte_entree, ancienne.unites_consommation, ancienne.date_evaluation)
+    with sessions() as s:
+        dossier = _charger_dossiers(s, ids)[0][1]  # the input of the stored evaluation, as the night reads it
+    assert stockee[0] == disque
+
+    runner = CliRunner()
+    assert runner.invoke(commande_activer, [modifiee], obj=_contexte(engine)).exit_code == 0, "activation"
+    with dbmod.transaction(sessions) as s:  # the night's recomputation under the new version
+        activation.synchroniser(s, ttl=0)
+        recalculer_evaluations(s, stockee[3], ids, acteur="tests", audit=False, processus=1)
+    with sessions() as s:
+        nouvelle = s.get(EvaluationDemande, ids[0])
+        assert nouvelle.version_regles == modifiee and nouvelle.unites_consommation != stockee[2]
+        rejeu = activation.evaluer_avec_version(s, disque, dossier, None, stockee[3], trace=False)
+    assert (rejeu["version_regles"], rejeu["empreinte_entree"].removeprefix("sha256:")) == stockee[:2]
+    assert str(rejeu["menage"]["unites_consommation"]) == str(float(stockee[2]))
+    # The command replays it too, byte for byte the output of the same version.
+    chemin = tmp_path / "dossier.json"
+    chemin.write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")
+    rejoue = runner.invoke(evaluate, [str(chemin), "--date", "2026-06-15", "--version", disque], obj=_contexte(engine))
+    assert rejoue.exit_code == 0, rejoue.output
+    assert json.loads(rejoue.output)["version_regles"] == disque
+    assert json.loads(rejoue.output)["menage"]["unites_consommation"] == 1.6
+
+
+@pytest.mark.parametrize("saisie, message", [
+    ("", "Indiquez la version"),
+    ("0.1.0-000000000000", "Version inconnue"),
+])
+def test_une_version_refusee_est_dite_en_francais_et_rien_n_est_ecrit(engine, sessions, copie, saisie, message):
+    construire(sessions)
+    _versions(sessions, copie)
+    c = _admin(engine)
+    audit = _nombre(sessions, "regles.activer")
+    r = c.post("/admin/regles/activer", data={"version": saisie})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert message in page and 'id="err-version"' in page
+    with sessions() as s:
+        assert s.get(ReferentielActif, activation.ID_ACTIF) is None
+    assert _nombre(sessions, "regles.activer") == audit
+    cli = CliRunner().invoke(commande_activer, [saisie or " "], obj=_contexte(engine))
+    assert cli.exit_code == 2 and "version" in cli.output and message in cli.output, cli.output
+    rejeu = CliRunner().invoke(evaluate, [str(DOSSIER), "--version", saisie or " "], obj=_contexte(engine))
+    assert rejeu.exit_code == 2 and re.search(message, rejeu.output), rejeu.output
+    with sessions() as s:
+        assert s.get(ReferentielActif, activation.ID_ACTIF) is None
+
+
+def test_l_archive_est_reproductible_et_donne_la_version(tmp_path):
+    from engine.version import version_regles
+
+    a, b = activation.archiver(), activation.archiver()
+    assert a == b
+    v = VersionRegles(version=version_regles(), archive=a, archive_empreinte=activation.empreinte(a))
+    assert version_regles(activation.extraire(v)) == version_regles()
+    v.archive = a[:-10] + b"0123456789"
+    with pytest.raises(activation.ErreurActivation, match="altérée"):
+        activation.extraire(v)
