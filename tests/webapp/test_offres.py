@@ -628,3 +628,24 @@ def test_deux_reponses_simultanees_sont_servies_l_une_apres_l_autre(backend, ses
     assert "n'attend pas de réponse : elle est refusée" in resultat["erreur"]
     assert compter(sessions, RefusOffre) == 1 and compter(sessions, Offre) == 3
     assert offre_de(sessions, N1).motif_refus == "QUARTIER"
+
+
+def test_un_menage_radie_avant_la_cloture_ne_recoit_pas_l_offre(sessions):
+    """N1 was housed elsewhere between the decision and the closure: the offer goes straight to rank 2."""
+    m = construire(sessions)
+    for rang, numero in enumerate((N1, N2, N3), start=1):
+        _decider(sessions, m, numero, "attribution_rang", rang=str(rang))
+    for numero in (N4, N5, N6):
+        _decider(sessions, m, numero, "non_attribution", choix="contre", motifs=["NA_CANDIDAT_MIEUX_CLASSE"])
+    with sessions.begin() as s:
+        d = s.scalars(select(Demande).where(Demande.numero_unique == N1)).one()
+        d.statut, d.motif_radiation, d.date_radiation = StatutDemande.RADIEE, "RADATT", dt.date(2026, 6, 12)
+    with sessions.begin() as s:
+        svc_decisions.cloturer_seance(s, seance_id=m.seance_id, acteur=Acteur(sessions, "president"), version="essai")
+    o1, o2 = offre_de(sessions, N1), offre_de(sessions, N2)
+    assert (o1.statut, o1.date_fin) == (StatutOffre.CADUQUE, AUJOURD_HUI)
+    assert (o2.statut, o2.rang, o2.date_limite_reponse) == (StatutOffre.EN_COURS, 2, dt.date(2026, 6, 25))
+    assert attribution_du_logement(sessions, m.logements["L-1"]) == (N2, None)
+    assert compter(sessions, RefusOffre) == 0
+    [cloture] = audit(sessions, "seance.cloturer")
+    assert sorted(cloture.details["offres"]) == sorted([o1.id, o2.id])

@@ -266,13 +266,22 @@ def _nouvelle_offre(session: Session, decision: Decision, date: dt.date) -> Offr
 
 def emettre_apres_cloture(session: Session, attributions: list[Attribution], date: dt.date | None = None) -> list[Offre]:
     """The offers of the attributions a séance's closure created (part of the closure's unit of work
-    and of its audit entry: webapp.services.decisions.cloturer_seance)."""
+    and of its audit entry: webapp.services.decisions.cloturer_seance). A household radiated since the
+    decision (housed elsewhere) gets no running offer: its offer is caduque and passes on at once."""
     date = date or aujourd_hui()
     offres = []
     for a in attributions:
         if a.decision is None or session.scalars(select(Offre.id).where(Offre.decision_id == a.decision.id)).first():
             continue
-        offres.append(_nouvelle_offre(session, a.decision, date))
+        offre = _nouvelle_offre(session, a.decision, date)
+        offres.append(offre)
+        session.flush()
+        if offre.demande.statut == StatutDemande.RADIEE:
+            offre.statut = StatutOffre.CADUQUE
+            offre.date_fin = date
+            suite = _passer_au_suivant(session, offre, date, ACTEUR_SYSTEME)
+            if suite.get("nouvelle_offre_id"):
+                offres.append(session.get(Offre, suite["nouvelle_offre_id"]))
     session.flush()
     return offres
 
