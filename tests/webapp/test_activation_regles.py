@@ -223,7 +223,9 @@ def test_une_version_refusee_est_dite_en_francais_et_rien_n_est_ecrit(engine, se
 def test_l_archive_est_reproductible_et_donne_la_version(tmp_path):
     from engine.version import version_regles
 
-    a, b = activation.archiver(), activation.archiver()
+    from engine.version import DOSSIER_REGLES
+
+    a, b = activation.archiver(), activation._archiver(DOSSIER_REGLES.resolve())  # built twice: same bytes
     assert a == b
     v = VersionRegles(version=version_regles(), archive=a, archive_empreinte=activation.empreinte(a))
     assert version_regles(activation.extraire(v)) == version_regles()

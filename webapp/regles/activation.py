@@ -60,9 +60,24 @@ class ErreurActivation(ValueError):
 
 # --------------------------------------------------------------------------- the archive
 
+_archives: dict[tuple[Path, str], bytes] = {}
+
+
 def archiver(racine: Path | None = None) -> bytes:
-    """The files of the version of `racine` (default: the rules/ on disk) as a reproducible tar.gz."""
+    """The files of the version of `racine` (default: the rules/ on disk) as a reproducible tar.gz
+    (built once per directory and digest in a process: ~0.3 s)."""
+    from engine.version import empreinte_complete
+
     racine = Path(racine or DOSSIER_REGLES).resolve()
+    cle = (racine, empreinte_complete(racine))
+    if cle not in _archives:
+        if len(_archives) > 4:
+            _archives.clear()
+        _archives[cle] = _archiver(racine)
+    return _archives[cle]
+
+
+def _archiver(racine: Path) -> bytes:
     base = racine.parent
     tampon = io.BytesIO()
     with gzip.GzipFile(fileobj=tampon, mode="wb", mtime=0, compresslevel=6) as gz:
