@@ -313,9 +313,62 @@ def test_sans_document_communique_une_autre_version_est_refusee_en_francais(mond
     with sessions() as s, pytest.raises(svc.ErreurExplication) as exc:
         svc.communiquer(s, NUMERO, acteur="charge")
     message = str(exc.value)
-    assert f"la version {version_regles()} des règles, qui n'est plus chargée sur cette instance" in message
+    assert f"la version {version_regles()} des règles, dont les fichiers ne sont pas conservés sur cette instance" in message
     assert "version en vigueur : 0.1.0-nouvelle00000" in message and "ne peut pas la reproduire" in message
     assert nb(sessions, ExplicationDemande) == 0
+
+
+@pytest.fixture
+def referentiel_modifie(tmp_path, monkeypatch):
+    """A copy of rules/ where the consumption units of the first adult are 2 instead of 1 (another version);
+    this process's engine goes back to the files on disk afterwards."""
+    import shutil
+
+    from webapp.regles import activation
+
+    monkeypatch.setenv("CALEOL_REFERENTIEL_VERIFICATION", "0")
+    monkeypatch.setenv("CALEOL_REFERENTIELS_DIR", str(tmp_path / "referentiels"))
+    racine_depot = Path(__file__).resolve().parents[2]
+    racine = tmp_path / "copie"
+    shutil.copytree(racine_depot / "rules", racine / "rules")
+    (racine / "fixtures" / "sne").mkdir(parents=True)
+    shutil.copy(racine_depot / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", racine / "fixtures" / "sne")
+    fichier = racine / "rules" / "parametres" / "quartiles.yaml"
+    avant = "valeurs: [{debut: 2020-01-01, fin: null, valeur: 1}]"
+    texte_yaml = fichier.read_text(encoding="utf-8")
+    debut = texte_yaml.index("unites_consommation.premier_adulte:")
+    fin = texte_yaml.index(avant, debut)
+    fichier.write_text(texte_yaml[:fin] + avant.replace("valeur: 1}", "valeur: 2}") + texte_yaml[fin + len(avant):],
+                       encoding="utf-8")
+    activation.oublier()
+    yield racine / "rules"
+    activation.oublier()
+
+
+def test_une_version_conservee_recalcule_le_document_avec_ses_regles(monde, sessions, referentiel_modifie):
+    """The evaluation was computed with the files on disk; another version is now active. Never communicated,
+    the document is computed with the kept files of the evaluation's version: the same content as before."""
+    from webapp.regles import activation
+    from webapp.regles.versions import enregistrer_version
+
+    with sessions() as s:
+        avant = svc.expliquer(s, NUMERO)
+    with sessions.begin() as s:
+        disque, _ = enregistrer_version(s, acteur="tests", source="commande")
+        modifiee, _ = enregistrer_version(s, acteur="tests", source="commande", racine=referentiel_modifie)
+        activation.activer(s, modifiee.version, acteur="tests")
+        version_disque, version_modifiee = disque.version, modifiee.version
+    with sessions() as s:
+        activation.synchroniser(s, ttl=0)
+        assert version_regles() == version_modifiee != version_disque == avant.version_regles
+        x = svc.expliquer(s, NUMERO)
+    assert x.recalculee and x.premiere is None and x.autre_version
+    assert x.empreinte == avant.empreinte and x.contenu == avant.contenu
+    page = texte(svc.explication_html(x))
+    assert (f"Ce document explique l'évaluation calculée avec la version {version_disque} des règles. La version en vigueur "
+            f"aujourd'hui est {version_modifiee} ; les fichiers de la version {version_disque} sont conservés sur cette "
+            "instance : le document est calculé avec les règles de cette version.") in page
+    assert version_regles() == version_modifiee  # the process is back to the active version
 
 
 def test_sans_evaluation_enregistree(sessions):

@@ -29,12 +29,12 @@ first communication — origin of the record, position among similar demandes, d
 never from today's date. The first document generated for communication records `entree`, the
 content and its SHA-256 (webapp.models.ExplicationDemande); every later request for the same
 evaluation (and decision) replays that `entree`, checks that the engine gives the same content, and
-renders the same HTML with the same digest. When the rulebook version in force is no longer the one
-of the stored evaluation, the rules of that version are not loaded (this instance keeps only the
-inventory of past versions, webapp.regles.versions): a document already communicated is reproduced
-from its recorded content, and the document says which version it explains and why it is not
-recomputed; without one, the service refuses with a French message rather than explain the
-evaluation with rules that did not produce it.
+renders the same HTML with the same digest. When the rulebook version in force is not the one of the
+stored evaluation, the document says which version it explains: a document already communicated is
+reproduced from its recorded content; otherwise it is computed with the rules of that version when
+this instance kept its files (webapp.regles.activation: the archive of each recorded version); without
+them, the service refuses with a French message rather than explain the evaluation with rules that did
+not produce it.
 
 Sensitive facts (violences, santé, handicap). The document is addressed to the applicant and says
 everything about their own file. Each item that reads or reveals a protected situation carries the
@@ -90,6 +90,7 @@ from ..models import (
     ExplicationDemande,
     PointOrdreDuJour,
     TypeDecision,
+    VersionRegles,
 )
 from ..referentiels import listes_sne, motifs_sensibles, situations_prioritaires, situations_sensibles
 from . import decisions as svc_decisions
@@ -981,6 +982,30 @@ def premiere_communication(session: Session, demande_id: int, decision_id: int |
     return session.scalars(requete).first()
 
 
+def _avec_version(session: Session, version: str, calcul):
+    """`calcul()` with the rulebook of a recorded version whose files this instance kept (webapp.regles.
+    activation: extracted archive), this process going back to its own afterwards; None without them."""
+    from engine.evaluation import utiliser_racine
+    from engine.version import DOSSIER_REGLES, racine_active
+
+    from ..regles import activation
+
+    v = session.scalars(select(VersionRegles).where(VersionRegles.version == version)).one_or_none()
+    if v is None or v.archive_empreinte is None:
+        return None
+    try:
+        racine = activation.extraire(v)
+    except activation.ErreurActivation:
+        return None
+    precedente = racine_active()
+    with activation._verrou:
+        utiliser_racine(racine)
+        try:
+            return calcul()
+        finally:
+            utiliser_racine(precedente if precedente != DOSSIER_REGLES else None)
+
+
 def expliquer(session: Session, numero_unique: str, decision_id: int | None = None) -> Explication:
     """The document for the stored evaluation of the demande (and a decision on it); writes nothing."""
     demande = _demande(session, numero_unique)
@@ -990,9 +1015,16 @@ def expliquer(session: Session, numero_unique: str, decision_id: int | None = No
     premiere = premiere_communication(session, demande.id, decision_id, base)
     if base.version != en_vigueur:
         if premiere is None:
+            # Never communicated: recomputed with the rules of that version when this instance kept them.
+            entree = construire_entree(session, demande, base, decision)
+            contenu = _avec_version(session, base.version, lambda: construire_contenu(entree))
+            if contenu is not None:
+                return Explication(contenu=contenu, empreinte=empreinte_contenu(contenu), version_en_vigueur=en_vigueur,
+                                   premiere=None, recalculee=True, demande_id=demande.id, decision_id=decision_id,
+                                   entree=entree)
             raise ErreurExplication(
                 f"Demande {numero_unique} : l'évaluation enregistrée (au {base.date:%d/%m/%Y}) a été calculée avec "
-                f"la version {base.version} des règles, qui n'est plus chargée sur cette instance (version en vigueur : "
+                f"la version {base.version} des règles, dont les fichiers ne sont pas conservés sur cette instance (version en vigueur : "
                 f"{en_vigueur}) et n'a jamais été communiquée : ce document ne peut pas la reproduire. Recalculez "
                 "l'évaluation avec la version en vigueur (caleol evaluations recalculer) puis générez le document."
             )
