@@ -21,7 +21,8 @@ def locataires() -> None:
 def locataires_importer(contexte: Contexte, fichier: Path) -> None:
     """Charge un fichier de locataires (.json ou .csv, format de fixtures/locataires/README.md).
 
-    Tout le fichier est validé avant toute écriture : à la première erreur, rien n'est enregistré.
+    Tout le fichier est validé avant toute écriture : à la moindre erreur, rien n'est enregistré et chaque
+    erreur est nommée (champ, ou ligne et colonne du CSV).
     """
     from .schemas.champs import ErreurValidation
     from .schemas.locataires import charger_locataires, lire_csv
