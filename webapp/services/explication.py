@@ -66,7 +66,6 @@ from engine.yaml_strict import ErreurRegles
 
 from ..audit import journaliser
 from ..demandes.evaluation import (
-    DOMAINES,
     FONDEMENTS_CATEGORIE,
     MASQUE_CRITERE,
     MASQUE_DETAIL,
@@ -76,6 +75,7 @@ from ..demandes.evaluation import (
     SOURCES_REVENU,
     ZONES,
     explication_en_clair,
+    groupes_trace,
     sensibilite,
     texte_valeur,
 )
@@ -676,36 +676,33 @@ def _valeur_lue(libelle: str, chemin: str, valeur: Any) -> dict[str, Any]:
 
 
 def _groupes(trace: list[dict[str, Any]], version: str) -> list[dict[str, Any]]:
-    """Point 4°: every rule and criterion examined, by domain: applied or not, why, the values it read."""
-    r = reglement()
-    grilles = {g.id: g.titre for g in r.grilles}
-    groupes: dict[str, dict[str, Any]] = {}
-    for ligne in trace:
-        prefixe = ligne["regle"].split(".", 1)[0]
-        cle, titre = (f"cotation:{prefixe}", f"Cotation : {grilles[prefixe]}") if prefixe in grilles \
-            else (prefixe, DOMAINES.get(prefixe, prefixe))
-        g = groupes.setdefault(cle, {"cle": cle, "titre": titre, "regles": [], "appliquees": 0})
-        s = sensibilite(ligne["regle"], version)
-        masque = None
-        if s.lit_sensible:
-            masque = _masque(explication=MASQUE_DETAIL, valeurs=[])
-            if s.titre_sensible:
-                masque.update(titre=MASQUE_TITRE, regle=None)
-        g["regles"].append({
-            "regle": ligne["regle"],
-            "titre": ligne["titre"],
-            "reference": ligne["reference"].get("titre"),
-            "a_verifier": bool(ligne["reference"].get("a_verifier")),
-            "appliquee": ligne["appliquee"],
-            "explication": explication_en_clair(ligne["explication"]),
-            "valeurs": [_valeur_lue(r.catalogue.libelle(c), c, v) for c, v in ligne["valeurs"].items() if c not in FAITS_TECHNIQUES],
-            "masque": masque,
-        })
-        g["appliquees"] += ligne["appliquee"]
-    ordre = list(DOMAINES)
-    rang_cotation = ordre.index("lda") + 0.5
-    return sorted(groupes.values(), key=lambda g: rang_cotation if g["cle"].startswith("cotation:")
-                  else (ordre.index(g["cle"]) if g["cle"] in ordre else len(ordre)))
+    """Point 4°: every rule and criterion examined, by domain as on the fiche (webapp.demandes.evaluation):
+    applied or not, why, the values it read; with the neutral wording of those that touch a protected situation."""
+    bruts = {ligne["regle"]: ligne for ligne in trace}
+    groupes = []
+    for g in groupes_trace(trace, True, version):
+        regles = []
+        for ligne in g["lignes"]:
+            s = sensibilite(ligne["regle"], version)
+            masque = None
+            if s.lit_sensible:
+                masque = _masque(explication=MASQUE_DETAIL, valeurs=[])
+                if s.titre_sensible:
+                    masque.update(titre=MASQUE_TITRE, regle=None)
+            valeurs = bruts[ligne["regle"]]["valeurs"]
+            regles.append({
+                "regle": ligne["regle"],
+                "titre": ligne["titre"],
+                "reference": ligne["reference"].get("titre"),
+                "a_verifier": bool(ligne["reference"].get("a_verifier")),
+                "appliquee": ligne["appliquee"],
+                "explication": ligne["explication"],
+                "valeurs": [_valeur_lue(v["libelle"], v["chemin"], valeurs[v["chemin"]]) for v in ligne["valeurs"]
+                            if v["chemin"] not in FAITS_TECHNIQUES],
+                "masque": masque,
+            })
+        groupes.append({"cle": g["cle"], "titre": g["titre"], "regles": regles, "appliquees": g["appliquees"]})
+    return groupes
 
 
 def _contribution(entree: dict[str, Any], resultat: dict[str, Any], nom_epci: str | None) -> dict[str, Any]:
