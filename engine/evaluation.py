@@ -30,7 +30,7 @@ from .derivations import AideLogement, Derivation, deriver
 from .durable_adapter import MoteurDurable
 from .encodage import encodeur_json
 from .parametres import parametres_a_la_date
-from .regles import Critere, Grille, Regle, Reglement, charger_reglement, reglement, situations_prioritaires
+from .regles import Critere, Grille, Regle, Reglement, reglement, situations_prioritaires
 from .version import DOSSIER_REGLES, _racine_active, racine_active, version_regles
 
 MOTEURS = ("durable", "python")
@@ -188,13 +188,14 @@ def utiliser_racine(racine: str | Path | None) -> None:
         _racine_active[0] = Path(racine).resolve() if racine is not None else DOSSIER_REGLES
         _moteurs.clear()
         _etat.clear()
+        reglement.cache_clear()
 
 
 def _reglement_et_version() -> tuple[Reglement, str, list[dt.date]]:
     if "reglement" not in _etat:
         racine = racine_active()
         autre = racine != DOSSIER_REGLES
-        regl = charger_reglement(racine) if autre else reglement()
+        regl = reglement()  # of racine_active()
         _etat.update(reglement=regl, version=version_regles(racine), bornes=regl.bornes(), racine=racine if autre else None)
     return _etat["reglement"], _etat["version"], _etat["bornes"]
 

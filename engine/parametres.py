@@ -108,9 +108,14 @@ class ValeurEnVigueur:
 # --- helpers -----------------------------------------------------------------------------------
 
 def _relatif(chemin: Path) -> str:
+    """rules/… : relative to the directory holding rules/ (this checkout, or an extracted stored version)."""
+    p = chemin.resolve()
     try:
-        return str(chemin.resolve().relative_to(RACINE_REGLES.parent))
+        return str(p.relative_to(RACINE_REGLES.parent))
     except ValueError:
+        for parent in p.parents:
+            if parent.name == "rules":
+                return str(p.relative_to(parent.parent))
         return str(chemin)
 
 
@@ -501,8 +506,11 @@ class ReferentielParametres:
 
 
 def charger_referentiel(racine: str | Path | None = None) -> ReferentielParametres:
-    """Load and check every file of rules/parametres (cached per directory)."""
-    return _charger(Path(racine).resolve() if racine is not None else RACINE_REGLES)
+    """Load and check every file of rules/parametres (cached per directory; by default the rules/ the
+    process evaluates with, engine.version.racine_active)."""
+    from .version import racine_active
+
+    return _charger(Path(racine if racine is not None else racine_active()).resolve())
 
 
 @lru_cache(maxsize=8)

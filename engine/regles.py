@@ -397,5 +397,8 @@ def charger_reglement(racine: Path = DOSSIER_REGLES) -> Reglement:
 
 @cache
 def reglement() -> Reglement:
-    """The rulebook of this checkout, loaded once per process."""
-    return charger_reglement()
+    """The rulebook the process evaluates with (engine.version.racine_active: this checkout's rules/ or an
+    activated stored version), loaded once per process and per activation."""
+    from .version import racine_active
+
+    return charger_reglement(racine_active())

@@ -82,6 +82,18 @@ def charger_logement_fichier(chemin: Path) -> dict[str, Any]:
     raise AssertionError  # pragma: no cover
 
 
+def _suivre_la_version_active(ctx: click.Context) -> None:
+    """With a database designated (--database-url or CALEOL_DATABASE_URL), evaluate with the version
+    activated there; without one, with the files on disk (no database is opened, none is created)."""
+    from .cli import Contexte
+
+    contexte = ctx.find_object(Contexte)
+    designee = contexte is not None and (
+        "sessions" in contexte.__dict__ or "engine" in contexte.__dict__ or ctx.find_root().params.get("database_url"))
+    if designee:
+        contexte.sessions  # noqa: B018 - opening the sessions follows the active version (webapp.cli.Contexte)
+
+
 def _rejouer(ctx: click.Context, version: str, dossier: dict, logement: dict | None, date: dt.date, **options: Any):
     """The evaluation by a stored rulebook version (read from the database; nothing is written)."""
     from sqlalchemy.exc import DBAPIError
@@ -121,7 +133,8 @@ def _date(texte: str | None) -> dt.date:
               help="Moteur de correspondance (les deux donnent le même résultat).")
 @click.option("--sans-trace", is_flag=True, help="Omet la trace des règles.")
 @click.option("--version", "version", default=None,
-              help="Rejoue avec une version enregistrée du référentiel (ses fichiers conservés en base).")
+              help="Rejoue avec une version enregistrée du référentiel (ses fichiers conservés en base). Sans elle, "
+                   "la version activée dans la base désignée (--database-url, CALEOL_DATABASE_URL), sinon rules/.")
 @click.pass_context
 def evaluate(ctx: click.Context, dossier: Path, logement_chemin: Path | None, date_texte: str | None, moteur: str,
              sans_trace: bool, version: str | None) -> None:
@@ -136,6 +149,7 @@ def evaluate(ctx: click.Context, dossier: Path, logement_chemin: Path | None, da
         if version is not None:
             resultat = _rejouer(ctx, version, donnees, logement, date, moteur=moteur, trace=not sans_trace)
         else:
+            _suivre_la_version_active(ctx)
             resultat = evaluer(donnees, logement, date, moteur=moteur, trace=not sans_trace)
     except ParametreIntrouvable as exc:
         _erreur(f"--date {date.isoformat()} : le référentiel ne couvre pas cette date ({exc}).")

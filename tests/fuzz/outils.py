@@ -1,6 +1,6 @@
 """What the fuzzing tests share: the number of cases, the invalid-input strategies, the database print.
 
-Number of cases: CALEOL_FUZZ_CAS (default 2 000) is the total of generated invalid inputs of one run on
+Number of cases: CALEOL_FUZZ_CAS (default 2 100, so that each backend gets 2 000 or more) is the total of generated invalid inputs of one run on
 one backend; it is split between the API (PART_API), the web forms (PART_FORMULAIRES) and `caleol
 evaluate` (PART_CLI). `bench/fuzz_long.py` runs the same tests with CALEOL_FUZZ_CAS=100000.
 
@@ -33,7 +33,7 @@ DOSSIER_EXEMPLE = RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lill
 SNE_EXEMPLE = RACINE / "fixtures" / "sne" / "exemple_interfaceNuu_v02.00.xml"
 NS_NUU = "http://nuu.application.i2/"
 
-CAS_TOTAL = int(os.environ.get("CALEOL_FUZZ_CAS", "2000"))
+CAS_TOTAL = int(os.environ.get("CALEOL_FUZZ_CAS", "2100"))
 PART_API, PART_FORMULAIRES, PART_CLI = 0.25, 0.20, 0.55
 
 

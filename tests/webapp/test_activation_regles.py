@@ -177,6 +177,10 @@ def test_la_version_precedente_rejoue_l_evaluation_enregistree(engine, sessions,
     assert stockee[0] == disque
 
     runner = CliRunner()
+    chemin = tmp_path / "dossier.json"
+    chemin.write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")
+    sortie_avant = runner.invoke(evaluate, [str(chemin), "--date", "2026-06-15"], obj=_contexte(engine))
+    assert sortie_avant.exit_code == 0 and json.loads(sortie_avant.output)["version_regles"] == disque
     assert runner.invoke(commande_activer, [modifiee], obj=_contexte(engine)).exit_code == 0, "activation"
     with dbmod.transaction(sessions) as s:  # the night's recomputation under the new version
         activation.synchroniser(s, ttl=0)
@@ -187,13 +191,15 @@ def test_la_version_precedente_rejoue_l_evaluation_enregistree(engine, sessions,
         rejeu = activation.evaluer_avec_version(s, disque, dossier, None, stockee[3], trace=False)
     assert (rejeu["version_regles"], rejeu["empreinte_entree"].removeprefix("sha256:")) == stockee[:2]
     assert str(rejeu["menage"]["unites_consommation"]) == str(float(stockee[2]))
-    # The command replays it too, byte for byte the output of the same version.
-    chemin = tmp_path / "dossier.json"
-    chemin.write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")
+    # The command replays it too: byte for byte its output before the activation (trace included).
     rejoue = runner.invoke(evaluate, [str(chemin), "--date", "2026-06-15", "--version", disque], obj=_contexte(engine))
     assert rejoue.exit_code == 0, rejoue.output
     assert json.loads(rejoue.output)["version_regles"] == disque
-    assert json.loads(rejoue.output)["menage"]["unites_consommation"] == 1.6
+    assert rejoue.output == sortie_avant.output
+    activation.oublier()  # as a new command process: the files on disk until it reads the database
+    actuelle = runner.invoke(evaluate, [str(chemin), "--date", "2026-06-15"], obj=_contexte(engine))
+    assert json.loads(actuelle.output)["version_regles"] == modifiee
+    assert json.loads(actuelle.output)["menage"]["unites_consommation"] == 2.6
 
 
 @pytest.mark.parametrize("saisie, message", [
