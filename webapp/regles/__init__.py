@@ -35,8 +35,10 @@ def _suivre_la_version_active() -> None:
     """Every process follows the activated rulebook version without a restart (checked every few seconds)."""
     from sqlalchemy.exc import DBAPIError
 
-    from .activation import synchroniser
+    from .activation import a_verifier, synchroniser
 
+    if not a_verifier():  # checked a moment ago: no session, no query
+        return
     session = get_session()
     try:
         synchroniser(session)

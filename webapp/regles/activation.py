@@ -168,6 +168,12 @@ _etat: dict[str, Any] = {"verifie": float("-inf"), "version": None}
 _verrou = threading.Lock()
 
 
+def a_verifier(ttl: float | None = None) -> bool:
+    """Whether the last check of the active version is older than `ttl` seconds (no database access)."""
+    ttl = float(os.environ.get("CALEOL_REFERENTIEL_VERIFICATION", TTL_DEFAUT)) if ttl is None else ttl
+    return time.monotonic() - _etat["verifie"] >= ttl
+
+
 def synchroniser(session: Session, *, ttl: float | None = None) -> str | None:
     """Reload this process's engine if the active version changed (checked at most every `ttl` s).
 
@@ -176,8 +182,7 @@ def synchroniser(session: Session, *, ttl: float | None = None) -> str | None:
 
     from .versions import recharger_regles
 
-    ttl = float(os.environ.get("CALEOL_REFERENTIEL_VERIFICATION", TTL_DEFAUT)) if ttl is None else ttl
-    if time.monotonic() - _etat["verifie"] < ttl:
+    if not a_verifier(ttl):
         return _etat["version"]
     with _verrou:
         version = version_active(session)
