@@ -32,7 +32,6 @@ from webapp.models import AuditEntry, Decision, EvaluationDemande, ReferentielAc
 from webapp.regles import activation
 from webapp.regles.cli import activer as commande_activer
 from webapp.regles.versions import enregistrer_version
-from webapp.schemas import charger_dossier
 
 RACINE = Path(__file__).resolve().parents[2]
 DOSSIER = RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lille.json"
