@@ -28,7 +28,7 @@ def main() -> int:
     p.add_argument("--postgres", action="store_true", help="aussi sur PostgreSQL")
     p.add_argument("--tests", default="tests/fuzz", help="tests à lancer (défaut tests/fuzz)")
     args = p.parse_args()
-    env = dict(os.environ, CALEOL_FUZZ_CAS=str(args.cas))
+    env = dict(os.environ, CALEOL_FUZZ_CAS=str(args.cas), PYTHONUNBUFFERED="1")
     if args.postgres:
         env.setdefault("CALEOL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     else:
@@ -36,19 +36,23 @@ def main() -> int:
     commande = [sys.executable, "-m", "pytest", args.tests, "-q", "-s", "-p", "no:cacheprovider"]
     print(f"CALEOL_FUZZ_CAS={args.cas} {' '.join(commande[2:])}", flush=True)
     debut = time.perf_counter()
-    r = subprocess.run(commande, cwd=RACINE, env=env, capture_output=True, text=True)
+    total, sortie = 0, []
+    # Streamed: each test prints its count when it ends, so a run stopped early still says what it did.
+    with subprocess.Popen(commande, cwd=RACINE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as p:
+        for ligne in p.stdout:
+            sortie.append(ligne)
+            m = re.match(r"^(API|formulaires|caleol evaluate) : .*?(\d+) (entrées|saisies|fichiers) invalides", ligne)
+            if m:
+                total += int(m.group(2))
+                print(f"[{time.perf_counter() - debut:.0f} s] {ligne.rstrip()}", flush=True)
+        code = p.wait()
     duree = time.perf_counter() - debut
-    total = 0
-    for ligne in r.stdout.splitlines():
-        m = re.match(r"^(API|formulaires|caleol evaluate) : .*?(\d+) (entrées|saisies|fichiers) invalides", ligne)
-        if m:
-            total += int(m.group(2))
-            print(ligne)
-    print(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-2000:])
+    print(sortie[-1].rstrip() if sortie else "")
     print(f"total : {total} entrées invalides en {duree:.0f} s ({total / duree:.1f}/s), charge {os.getloadavg()[0]:.1f}")
-    if r.returncode:
-        print(r.stdout[-6000:])
-    return r.returncode
+    if code:
+        print("".join(sortie)[-6000:])
+    return code
 
 
 if __name__ == "__main__":
