@@ -311,3 +311,20 @@ def test_chaque_formulaire_d_ecriture_refuse_les_saisies_invalides_sans_rien_ecr
             "/admin/utilisateurs/<int:utilisateur_id>", "/reservataire/orientations/<int:orientation_id>"} <= set(fuzzes), fuzzes
     assert total >= quota * 0.9, (total, quota)
     assert not [k for k in statuts if k[1] >= 500]
+
+
+def test_un_chiffre_hors_ascii_est_refuse_sans_erreur_serveur(monde, engine):
+    """Found by the long run (bench/fuzz_long.py): « ² ».isdigit() is true but int("²") raises → 500."""
+    _app, admin = _client(engine, "admin")
+    url = f"/admin/utilisateurs/{monde.seance.utilisateurs['membre2']}"
+    jeton = formulaires(admin.get(url).get_data(as_text=True), url)[-1].caches["csrf_token"]
+    r = admin.post(url, data={"csrf_token": jeton, "nom_affiche": "Membre2", "role": "membre_commission",
+                              "organisation_id": "²"})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.get_data(as_text=True)
+    _app, charge = _client(engine, "charge")
+    url = "/preparation/seances/nouvelle"
+    jeton = formulaires(charge.get(url).get_data(as_text=True), url)[-1].caches["csrf_token"]
+    r = charge.post(url, data={"csrf_token": jeton, "commission": "١", "date_seance": "2026-07-01", "mode": "physique",
+                               "quorum": "²", "nb_lignes": "³"})
+    assert r.status_code == 422
+    assert 'id="err-quorum"' in r.get_data(as_text=True) or 'id="erreur-quorum"' in r.get_data(as_text=True)

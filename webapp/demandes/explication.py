@@ -28,7 +28,7 @@ def _decision_id() -> int | None:
     brut = (request.values.get("decision") or "").strip()
     if not brut:
         return None
-    if not brut.isdigit() or len(brut) > 18:
+    if not (brut.isascii() and brut.isdigit()) or len(brut) > 18:
         abort(404)
     return int(brut)
 

@@ -156,9 +156,9 @@ def nouvelle_seance():
             erreurs["date_seance"] = ["Date invalide (format AAAA-MM-JJ attendu)."]
         if valeurs["mode"] not in {m.value for m in ModeSeance}:
             erreurs["mode"] = ["Mode inconnu."]
-        if not valeurs["quorum"].isdigit():
+        if not (valeurs["quorum"].isascii() and valeurs["quorum"].isdigit()):
             erreurs["quorum"] = ["Nombre entier attendu."]
-        if not valeurs["commission"].isdigit():
+        if not (valeurs["commission"].isascii() and valeurs["commission"].isdigit()):
             erreurs["commission"] = ["Choisissez une commission."]
         if not erreurs:
             seance, erreurs = _commit(lambda s: svc_preparation.creer_seance(
@@ -185,7 +185,7 @@ def seance(seance_id: int):
             abort(403)
         ids = []
         for v in request.form.getlist("examens"):
-            if not v.isdigit():
+            if not (v.isascii() and v.isdigit()):
                 erreurs["examens"] = ["Sélection invalide."]
                 break
             ids.append(int(v))

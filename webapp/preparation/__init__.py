@@ -60,9 +60,14 @@ def _membres_precedents(commission: Commission | None) -> list[dict]:
             for m in sorted(derniere.membres, key=lambda m: m.id)]
 
 
+def _entier(texte: str) -> bool:
+    """Digits 0-9 only: str.isdigit() also accepts « ² » or « ٣ », which int() refuses."""
+    return texte.isascii() and texte.isdigit()
+
+
 def _lire_membres(form) -> tuple[list[svc.Membre], dict[str, list[str]]]:
     membres, erreurs = [], {}
-    nb_lignes = int(form.get("nb_lignes", "0")) if (form.get("nb_lignes") or "").isdigit() else 0
+    nb_lignes = int(form.get("nb_lignes", "0")) if _entier((form.get("nb_lignes") or "")) else 0
     for i in range(min(nb_lignes, 60)):
         nom = (form.get(f"membre-{i}-nom") or "").strip()
         if not nom:
@@ -101,9 +106,9 @@ def nouvelle_seance():
             erreurs["date_seance"] = ["Date invalide (format AAAA-MM-JJ attendu)."]
         if valeurs["mode"] not in {m.value for m in ModeSeance}:
             erreurs["mode"] = ["Mode inconnu."]
-        if not valeurs["quorum"].isdigit():
+        if not _entier(valeurs["quorum"]):
             erreurs["quorum"] = ["Nombre entier attendu."]
-        if not valeurs["commission"].isdigit():
+        if not _entier(valeurs["commission"]):
             erreurs["commission"] = ["Choisissez une commission."]
         if not erreurs:
             session = get_session()
@@ -138,7 +143,7 @@ def ordre_du_jour(seance_id: int):
             abort(403)
         ids = []
         for v in request.form.getlist("logements"):
-            if not v.isdigit():
+            if not _entier(v):
                 erreurs["logements"] = ["Sélection invalide."]
                 break
             ids.append(int(v))

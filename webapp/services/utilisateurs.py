@@ -71,7 +71,7 @@ def _valider_commun(session: Session, saisie: Saisie, erreurs: dict[str, list[st
         erreurs.setdefault("role", []).append("Rôle : choisissez un rôle de la liste.")
     organisation = None
     texte = str(saisie.organisation_id or "").strip()
-    if texte.isdigit():
+    if texte.isascii() and texte.isdigit():
         organisation = session.get(Organisation, int(texte))
     if organisation is None:
         erreurs.setdefault("organisation_id", []).append("Organisation : choisissez une organisation de la liste.")

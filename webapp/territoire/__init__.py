@@ -46,7 +46,7 @@ def index():
     erreurs: dict[str, list[str]] = {}
     texte_annee = (request.args.get("annee") or str(date.year)).strip()
     annee = date.year
-    if not texte_annee.isdigit() or int(texte_annee) not in annees:
+    if not (texte_annee.isascii() and texte_annee.isdigit()) or int(texte_annee) not in annees:
         erreurs["annee"] = [f"Année : choisissez une année entre {annees[-1]} et {annees[0]}."]
     else:
         annee = int(texte_annee)
