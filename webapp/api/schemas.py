@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..models import Financement, ModeSeance, StatutDemande, StatutLogement, Typologie
 from ..pagination import PAR_PAGE
-from ..preparation import qualites
+from ..preparation.formulaire_seance import qualites
 from ..schemas.champs import Booleen, Date, Entier, Imbrique, Liste, SchemaStrict, Texte, choix
 
 PAR_PAGE_MAX = 200

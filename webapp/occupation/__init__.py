@@ -10,8 +10,6 @@ sensitive facts. Every form carries the CSRF token.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,7 +20,6 @@ from engine.derivations import age_revolu
 
 from .. import get_session
 from ..auth import role_requis
-from ..horloge import aujourd_hui
 from ..models import (
     Accessibilite,
     BailLocataire,
@@ -30,13 +27,13 @@ from ..models import (
     ExamenOccupation,
     IssueParcours,
     MembreSeance,
-    ModeSeance,
     NatureSeance,
     Role,
     Seance,
     TypeOrganisation,
     Typologie,
 )
+from ..preparation.formulaire_seance import saisie_seance
 from ..schemas.champs import ErreurValidation
 from ..schemas.occupation import charger_constat, charger_suivi
 from ..services import decisions as svc_decisions
@@ -135,42 +132,14 @@ def index():
 @bp.route("/seances/nouvelle", methods=["GET", "POST"])
 @role_requis(Role.CHARGE_ATTRIBUTION)
 def nouvelle_seance():
-    from ..preparation import _commissions, _lire_membres, _membres_precedents, qualites
-
-    commissions = _commissions()
-    erreurs: dict[str, list[str]] = {}
-    valeurs = {"commission": str(commissions[0].id) if commissions else "", "date_seance": "", "mode": "physique",
-               "quorum": "3"}
-    membres = _membres_precedents(commissions[0] if commissions else None)
-    if request.method == "POST":
-        f = request.form
-        valeurs = {k: (f.get(k) or "").strip() for k in valeurs}
-        membres_saisis, erreurs = _lire_membres(f)
-        membres = [m.__dict__ for m in membres_saisis]
-        date_seance = None
-        try:
-            date_seance = dt.date.fromisoformat(valeurs["date_seance"])
-            if date_seance < aujourd_hui():
-                erreurs["date_seance"] = ["La date de la séance ne peut pas être passée."]
-        except ValueError:
-            erreurs["date_seance"] = ["Date invalide (format AAAA-MM-JJ attendu)."]
-        if valeurs["mode"] not in {m.value for m in ModeSeance}:
-            erreurs["mode"] = ["Mode inconnu."]
-        if not (valeurs["quorum"].isascii() and valeurs["quorum"].isdigit()):
-            erreurs["quorum"] = ["Nombre entier attendu."]
-        if not (valeurs["commission"].isascii() and valeurs["commission"].isdigit()):
-            erreurs["commission"] = ["Choisissez une commission."]
-        if not erreurs:
-            seance, erreurs = _commit(lambda s: svc_preparation.creer_seance(
-                s, commission_id=int(valeurs["commission"]), bailleur_id=current_user.organisation_id,
-                date_seance=date_seance, mode=ModeSeance(valeurs["mode"]), quorum=int(valeurs["quorum"]),
-                membres=membres_saisis, acteur=current_user.identifiant, nature=NatureSeance.EXAMEN_OCCUPATION))
-            if not erreurs:
-                flash("Séance d'examen de l'occupation créée. Inscrivez les dossiers à son ordre du jour.", "info")
-                return redirect(url_for("occupation.seance", seance_id=seance.id))
-    lignes = membres + [{"nom": "", "qualite": "", "voix_deliberative": True, "present": True}] * 3
-    return render_template("occupation/nouvelle_seance.html", commissions=commissions, valeurs=valeurs, lignes=lignes,
-                           qualites=qualites(), erreurs=erreurs, modes=list(ModeSeance)), (422 if erreurs else 200)
+    saisie = saisie_seance()
+    if saisie.a_creer:
+        seance, saisie.erreurs = _commit(lambda s: svc_preparation.creer_seance(
+            s, **saisie.arguments_creation(), nature=NatureSeance.EXAMEN_OCCUPATION))
+        if not saisie.erreurs:
+            flash("Séance d'examen de l'occupation créée. Inscrivez les dossiers à son ordre du jour.", "info")
+            return redirect(url_for("occupation.seance", seance_id=seance.id))
+    return saisie.page("occupation/nouvelle_seance.html")
 
 
 @bp.route("/seances/<int:seance_id>", methods=["GET", "POST"])
