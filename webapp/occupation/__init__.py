@@ -187,36 +187,35 @@ def dossier(seance_id: int, examen_id: int):
     return _page_dossier(s, _examen(s, examen_id))
 
 
+def _enregistrer_dossier(seance_id: int, examen_id: int, formulaire: str, autorise, enregistrer, charger,
+                         message: str):
+    """Records one form of a file (the commission's finding, the follow-up): 403 without the right to, the file's
+    page again with the errors (422, nothing written), or back to the file with `message`."""
+    s = _seance(seance_id)
+    examen = _examen(s, examen_id)
+    if not autorise(s):
+        abort(403)
+    _, erreurs = _commit(lambda sess: enregistrer(
+        sess, s, examen.id, charger(request.form), utilisateur_id=current_user.id,
+        acteur=current_user.identifiant))
+    if erreurs:
+        return _page_dossier(s, _examen(s, examen_id), erreurs, formulaire)
+    flash(message, "info")
+    return redirect(url_for("occupation.dossier", seance_id=s.id, examen_id=examen.id))
+
+
 @bp.post("/seances/<int:seance_id>/dossiers/<int:examen_id>/constat")
 @role_requis(*CONSTATANTS)
 def constat(seance_id: int, examen_id: int):
-    s = _seance(seance_id)
-    examen = _examen(s, examen_id)
-    if not _peut_constater(s):
-        abort(403)
-    _, erreurs = _commit(lambda sess: svc.enregistrer_constat(
-        sess, s, examen.id, charger_constat(request.form), utilisateur_id=current_user.id,
-        acteur=current_user.identifiant))
-    if erreurs:
-        return _page_dossier(s, _examen(s, examen_id), erreurs, "constat")
-    flash("Constat de la commission enregistré.", "info")
-    return redirect(url_for("occupation.dossier", seance_id=s.id, examen_id=examen.id))
+    return _enregistrer_dossier(seance_id, examen_id, "constat", _peut_constater, svc.enregistrer_constat,
+                                charger_constat, "Constat de la commission enregistré.")
 
 
 @bp.post("/seances/<int:seance_id>/dossiers/<int:examen_id>/suivi")
 @role_requis(Role.CHARGE_ATTRIBUTION)
 def suivi(seance_id: int, examen_id: int):
-    s = _seance(seance_id)
-    examen = _examen(s, examen_id)
-    if not _peut_preparer(s):
-        abort(403)
-    _, erreurs = _commit(lambda sess: svc.enregistrer_suivi(
-        sess, s, examen.id, charger_suivi(request.form), utilisateur_id=current_user.id,
-        acteur=current_user.identifiant))
-    if erreurs:
-        return _page_dossier(s, _examen(s, examen_id), erreurs, "suivi")
-    flash("Suivi du parcours résidentiel enregistré.", "info")
-    return redirect(url_for("occupation.dossier", seance_id=s.id, examen_id=examen.id))
+    return _enregistrer_dossier(seance_id, examen_id, "suivi", _peut_preparer, svc.enregistrer_suivi,
+                                charger_suivi, "Suivi du parcours résidentiel enregistré.")
 
 
 @bp.get("/seances/<int:seance_id>/proces-verbal")
