@@ -256,6 +256,10 @@ def main() -> int:
             print(f"projection au même débit pour {nb_actives} demandes : {nb_actives / debit:.0f} s "
                   f"(objectif {CIBLES_S.get(args.stock or '', float('nan')):.0f} s : NON atteint, mesure partielle)")
             return 2
+        debut = time.perf_counter()
+        with engine.begin() as conn:  # fresh statistics of the rewritten tables, for W2 and W3 on this schema
+            conn.execute(text("ANALYZE"))
+        print(f"[après recalcul] ANALYZE : {time.perf_counter() - debut:.1f} s (hors mesure)", flush=True)
         stock = args.stock if args.stock and args.dossiers == STOCKS[args.stock][0] else None
         resume(bilan, nb_actives, stock, not args.sans_trace)
         if args.echantillon:

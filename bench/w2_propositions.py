@@ -72,6 +72,8 @@ def main() -> int:
         factory = dbmod.make_sessionmaker(engine)
         if args.schema:
             upgrade(engine)  # a kept schema follows the migrations added since
+            with engine.begin() as conn:  # planner statistics of the tables the re-score rewrote (not timed)
+                conn.execute(text("ANALYZE"))
         else:
             propose.charger_et_evaluer(engine, factory, f"{args.url} (schéma {schema})", args, date)
         from webapp.models import Demande, EvaluationDemande, StatutDemande

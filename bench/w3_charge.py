@@ -318,6 +318,8 @@ def main() -> int:
         factory = dbmod.make_sessionmaker(engine)
         if args.schema:
             upgrade(engine)
+            with engine.begin() as conn:  # planner statistics of the tables the re-score rewrote (not timed)
+                conn.execute(text("ANALYZE"))
         else:
             construire_base(engine, factory, args, date)
         from webapp.models import Demande
