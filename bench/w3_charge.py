@@ -106,7 +106,7 @@ def preparer_seance(factory, date: dt.date, nb_logements: int, nb_candidats: int
         StatutDemande,
         Utilisateur,
     )
-    from webapp.preparation import qualites
+    from webapp.preparation.formulaire_seance import qualites
     from webapp.services.preparation import Membre, creer_seance, inscrire_logements, logements_inscriptibles
 
     with dbmod.transaction(factory) as s:
