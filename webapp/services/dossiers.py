@@ -200,46 +200,60 @@ def _valeur(membre: Any) -> Any:
     return None if membre is None else str(membre)
 
 
-def dossier_depuis_demande(demande: Demande) -> dict[str, Any]:
-    """The dossier (loaded form: dates and Decimals) of a stored demande."""
-    personnes = []
-    for p in demande.personnes:
-        personnes.append(
-            {
-                "role": _valeur(p.role),
-                "lien_cotitulaire": _valeur(p.lien_cotitulaire),
-                "nom": p.nom,
-                "prenom": p.prenom,
-                "nom_naissance": p.nom_naissance,
-                "sexe": p.sexe,
-                "date_naissance": p.date_naissance,
-                "date_naissance_prevue": p.date_naissance_prevue,
-                "lien_parente": p.lien_parente,
-                "situation_familiale": p.situation_familiale,
-                "nationalite": p.nationalite,
-                "residence_reguliere": {
-                    "declaree": p.residence_reguliere_declaree,
-                    "verifiee": p.residence_reguliere_verifiee,
-                },
-                "mineur_emancipe": p.mineur_emancipe,
-                "handicap": {"cmi_invalidite": p.handicap_cmi_invalidite, "details": p.handicap_details},
-                "situation_professionnelle": p.situation_professionnelle,
-                "profession": p.profession,
-                "revenus_fiscaux": [
-                    {"annee": r.annee, "montant": r.montant, "avis": r.avis} for r in p.revenus_fiscaux
-                ],
-                "ressources_12_mois": p.ressources_12_mois,
-                "ressources": [
-                    {"sens": _valeur(r.sens), "code": r.code, "montant_mensuel": r.montant_mensuel}
-                    for r in p.ressources
-                ],
-                "procedures": {
-                    "divorce": p.procedure_divorce,
-                    "dissolution_pacs": p.dissolution_pacs,
-                    "ordonnance_protection": p.ordonnance_protection,
-                },
-            }
-        )
+def champs_personne(p: Any, *, revenus_fiscaux: list[dict[str, Any]], ressources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A person of the dossier from the columns of `personne` (an ORM object or a row of a column query)."""
+    return {
+        "role": _valeur(p.role),
+        "lien_cotitulaire": _valeur(p.lien_cotitulaire),
+        "nom": p.nom,
+        "prenom": p.prenom,
+        "nom_naissance": p.nom_naissance,
+        "sexe": p.sexe,
+        "date_naissance": p.date_naissance,
+        "date_naissance_prevue": p.date_naissance_prevue,
+        "lien_parente": p.lien_parente,
+        "situation_familiale": p.situation_familiale,
+        "nationalite": p.nationalite,
+        "residence_reguliere": {
+            "declaree": p.residence_reguliere_declaree,
+            "verifiee": p.residence_reguliere_verifiee,
+        },
+        "mineur_emancipe": p.mineur_emancipe,
+        "handicap": {"cmi_invalidite": p.handicap_cmi_invalidite, "details": p.handicap_details},
+        "situation_professionnelle": p.situation_professionnelle,
+        "profession": p.profession,
+        "revenus_fiscaux": revenus_fiscaux,
+        "ressources_12_mois": p.ressources_12_mois,
+        "ressources": ressources,
+        "procedures": {
+            "divorce": p.procedure_divorce,
+            "dissolution_pacs": p.dissolution_pacs,
+            "ordonnance_protection": p.ordonnance_protection,
+        },
+    }
+
+
+def revenu_fiscal(r: Any) -> dict[str, Any]:
+    return {"annee": r.annee, "montant": r.montant, "avis": r.avis}
+
+
+def ressource(r: Any) -> dict[str, Any]:
+    return {"sens": _valeur(r.sens), "code": r.code, "montant_mensuel": r.montant_mensuel}
+
+
+def situation(s: Any) -> dict[str, Any]:
+    return {"code": s.code, "verifiee": s.verifiee, "date_verification": s.date_verification, "verifiee_par": s.verifiee_par}
+
+
+def refus_offre(r: Any) -> dict[str, Any]:
+    return {"date": r.date_refus, "logement_reference": r.logement_reference, "motif": r.motif,
+            "motif_legitime": r.motif_legitime}
+
+
+def champs_demande(
+    demande: Any, *, situations: list[dict[str, Any]], refus: list[dict[str, Any]], personnes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The dossier from the columns of `demande` (an ORM object or a row of a column query) and its parts."""
     return {
         "numero_unique": demande.numero_unique,
         "date_depot": demande.date_depot,
@@ -279,23 +293,25 @@ def dossier_depuis_demande(demande: Demande) -> dict[str, Any]:
         "labels": {"pdalhpd": demande.label_pdalhpd, "siao": demande.label_siao},
         "accompagnement": {"avdl": demande.accompagnement_avdl, "fsl": demande.accompagnement_fsl},
         "aide_logement_declaree": demande.aide_logement_declaree,
-        "situations": [
-            {
-                "code": s.code,
-                "verifiee": s.verifiee,
-                "date_verification": s.date_verification,
-                "verifiee_par": s.verifiee_par,
-            }
-            for s in demande.situations
-        ],
-        "refus": [
-            {
-                "date": r.date_refus,
-                "logement_reference": r.logement_reference,
-                "motif": r.motif,
-                "motif_legitime": r.motif_legitime,
-            }
-            for r in demande.refus
-        ],
+        "situations": situations,
+        "refus": refus,
         "personnes": personnes,
     }
+
+
+def dossier_depuis_demande(demande: Demande) -> dict[str, Any]:
+    """The dossier (loaded form: dates and Decimals) of a stored demande."""
+    personnes = [
+        champs_personne(
+            p,
+            revenus_fiscaux=[revenu_fiscal(r) for r in p.revenus_fiscaux],
+            ressources=[ressource(r) for r in p.ressources],
+        )
+        for p in demande.personnes
+    ]
+    return champs_demande(
+        demande,
+        situations=[situation(s) for s in demande.situations],
+        refus=[refus_offre(r) for r in demande.refus],
+        personnes=personnes,
+    )

@@ -58,7 +58,15 @@ from ..models import (
     SouhaitTypologie,
     StatutDemande,
 )
-from .dossiers import enregistrer_dossier
+from .dossiers import (
+    champs_demande,
+    champs_personne,
+    enregistrer_dossier,
+    refus_offre,
+    ressource,
+    revenu_fiscal,
+    situation,
+)
 
 TAILLE_LOT = 2000
 # Below this many demandes the workers cost more than they save: starting them and their connections
@@ -186,11 +194,6 @@ def _parmi(colonne: Any, ids: Sequence[int], postgres: bool) -> Any:
     return colonne.in_(list(ids))
 
 
-def _str(membre: Any) -> Any:
-    """The string of a StrEnum member (as dossier_depuis_demande gives it)."""
-    return None if membre is None else str(membre)
-
-
 _COLONNES_DEMANDE = (
     Demande.id, Demande.numero_unique, Demande.date_depot, Demande.date_renouvellement, Demande.date_mise_a_jour,
     Demande.statut, Demande.motif_radiation, Demande.date_radiation, Demande.adresse, Demande.code_postal,
@@ -226,32 +229,7 @@ def _charger_dossiers(session: Session, ids: Sequence[int]) -> list[tuple[int, d
     for p in session.execute(
         select(*_COLONNES_PERSONNE).where(dans(Personne.demande_id)).order_by(Personne.demande_id, Personne.ordre, Personne.id)
     ):
-        personne = {
-            "role": _str(p.role),
-            "lien_cotitulaire": _str(p.lien_cotitulaire),
-            "nom": p.nom,
-            "prenom": p.prenom,
-            "nom_naissance": p.nom_naissance,
-            "sexe": p.sexe,
-            "date_naissance": p.date_naissance,
-            "date_naissance_prevue": p.date_naissance_prevue,
-            "lien_parente": p.lien_parente,
-            "situation_familiale": p.situation_familiale,
-            "nationalite": p.nationalite,
-            "residence_reguliere": {"declaree": p.residence_reguliere_declaree, "verifiee": p.residence_reguliere_verifiee},
-            "mineur_emancipe": p.mineur_emancipe,
-            "handicap": {"cmi_invalidite": p.handicap_cmi_invalidite, "details": p.handicap_details},
-            "situation_professionnelle": p.situation_professionnelle,
-            "profession": p.profession,
-            "revenus_fiscaux": [],
-            "ressources_12_mois": p.ressources_12_mois,
-            "ressources": [],
-            "procedures": {
-                "divorce": p.procedure_divorce,
-                "dissolution_pacs": p.dissolution_pacs,
-                "ordonnance_protection": p.ordonnance_protection,
-            },
-        }
+        personne = champs_personne(p, revenus_fiscaux=[], ressources=[])
         par_id[p.id] = personne
         personnes.setdefault(p.demande_id, []).append(personne)
     for r in session.execute(
@@ -259,75 +237,32 @@ def _charger_dossiers(session: Session, ids: Sequence[int]) -> list[tuple[int, d
         .join(Personne, Personne.id == RevenuFiscal.personne_id)
         .where(dans(Personne.demande_id)).order_by(RevenuFiscal.annee, RevenuFiscal.id)
     ):
-        par_id[r.personne_id]["revenus_fiscaux"].append({"annee": r.annee, "montant": r.montant, "avis": r.avis})
+        par_id[r.personne_id]["revenus_fiscaux"].append(revenu_fiscal(r))
     for r in session.execute(
         select(Ressource.personne_id, Ressource.sens, Ressource.code, Ressource.montant_mensuel)
         .join(Personne, Personne.id == Ressource.personne_id)
         .where(dans(Personne.demande_id)).order_by(Ressource.id)
     ):
-        par_id[r.personne_id]["ressources"].append({"sens": _str(r.sens), "code": r.code, "montant_mensuel": r.montant_mensuel})
+        par_id[r.personne_id]["ressources"].append(ressource(r))
     situations: dict[int, list[dict[str, Any]]] = {}
     for s in session.execute(
         select(SituationPrioritaire.demande_id, SituationPrioritaire.code, SituationPrioritaire.verifiee,
                SituationPrioritaire.date_verification, SituationPrioritaire.verifiee_par)
         .where(dans(SituationPrioritaire.demande_id)).order_by(SituationPrioritaire.code, SituationPrioritaire.id)
     ):
-        situations.setdefault(s.demande_id, []).append(
-            {"code": s.code, "verifiee": s.verifiee, "date_verification": s.date_verification, "verifiee_par": s.verifiee_par})
+        situations.setdefault(s.demande_id, []).append(situation(s))
     refus: dict[int, list[dict[str, Any]]] = {}
     for r in session.execute(
         select(RefusOffre.demande_id, RefusOffre.date_refus, RefusOffre.logement_reference, RefusOffre.motif,
                RefusOffre.motif_legitime)
         .where(dans(RefusOffre.demande_id)).order_by(RefusOffre.date_refus, RefusOffre.id)
     ):
-        refus.setdefault(r.demande_id, []).append(
-            {"date": r.date_refus, "logement_reference": r.logement_reference, "motif": r.motif,
-             "motif_legitime": r.motif_legitime})
+        refus.setdefault(r.demande_id, []).append(refus_offre(r))
     dossiers = []
     for d in session.execute(select(*_COLONNES_DEMANDE).where(dans(Demande.id)).order_by(Demande.id)):
-        dossiers.append((d.id, {
-            "numero_unique": d.numero_unique,
-            "date_depot": d.date_depot,
-            "date_renouvellement": d.date_renouvellement,
-            "date_mise_a_jour": d.date_mise_a_jour,
-            "statut": _str(d.statut),
-            "motif_radiation": d.motif_radiation,
-            "date_radiation": d.date_radiation,
-            "contact": {
-                "adresse": d.adresse,
-                "code_postal": d.code_postal,
-                "commune_insee": d.commune_adresse,
-                "telephone": d.telephone,
-                "courriel": d.courriel,
-            },
-            "typologies_souhaitees": list(d.typologies_souhaitees or []),
-            "communes_souhaitees": list(d.communes_souhaitees or []),
-            "motifs": list(d.motifs or []),
-            "mutation_interne": d.mutation_interne,
-            "relogement_anru": d.relogement_anru,
-            "besoin_pmr": d.besoin_pmr,
-            "logement_actuel": {
-                "modele": d.logement_actuel_modele,
-                "typologie": d.logement_actuel_typologie,
-                "loyer_mensuel": d.logement_actuel_loyer,
-                "surface": d.logement_actuel_surface,
-                "nb_pieces": d.logement_actuel_nb_pieces,
-                "nb_occupants": d.logement_actuel_nb_occupants,
-                "commune_insee": d.logement_actuel_commune,
-                "proprietaire": d.logement_actuel_proprietaire,
-            },
-            "dalo": {
-                "date_decision": d.dalo_date_decision,
-                "statut": d.dalo_statut,
-                "date_designation": d.dalo_date_designation,
-            },
-            "labels": {"pdalhpd": d.label_pdalhpd, "siao": d.label_siao},
-            "accompagnement": {"avdl": d.accompagnement_avdl, "fsl": d.accompagnement_fsl},
-            "aide_logement_declaree": d.aide_logement_declaree,
-            "situations": situations.get(d.id, []),
-            "refus": refus.get(d.id, []),
-            "personnes": personnes.get(d.id, []),
-        }))
+        dossiers.append((d.id, champs_demande(
+            d, situations=situations.get(d.id, []), refus=refus.get(d.id, []), personnes=personnes.get(d.id, []),
+        )))
     return dossiers
 
 
