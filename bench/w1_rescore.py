@@ -43,12 +43,14 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import click  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from webapp import db as dbmod  # noqa: E402
 from webapp.migrations import upgrade  # noqa: E402
+from schema_bench import liberer_schema  # noqa: E402  (bench/schema_bench.py)
 
 STOCKS = {"regional": (223_000, 20_000), "national": (2_760_000, 50_000)}
 CIBLES_S = {"regional": 30.0, "national": 360.0}
@@ -269,14 +271,7 @@ def main() -> int:
             if ecarts:
                 return 1
     finally:
-        engine.dispose()
-        if args.garder or args.schema:
-            print(f"schéma conservé : {schema}")
-        else:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            print(f"schéma {schema} supprimé")
-        admin.dispose()
+        liberer_schema(engine, admin, schema, conserver=bool(args.garder or args.schema))
     return 0
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 import propose  # noqa: E402  (bench/propose.py: setup and the measuring loop)
 from webapp import db as dbmod  # noqa: E402
 from webapp.migrations import upgrade  # noqa: E402
+from schema_bench import liberer_schema  # noqa: E402  (bench/schema_bench.py)
 
 
 def charge_machine() -> str:
@@ -89,14 +90,7 @@ def main() -> int:
         propose.mesurer(engine, factory, args, date)
         print(f"[propositions] après : {charge_machine()}", flush=True)
     finally:
-        engine.dispose()
-        if args.garder or args.schema:
-            print(f"schéma conservé : {schema}")
-        else:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            print(f"schéma {schema} supprimé")
-        admin.dispose()
+        liberer_schema(engine, admin, schema, conserver=bool(args.garder or args.schema))
     return 0
 
 

@@ -58,6 +58,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from webapp import db as dbmod  # noqa: E402
 from webapp.migrations import upgrade  # noqa: E402
+from schema_bench import liberer_schema  # noqa: E402  (bench/schema_bench.py)
 
 MOT_DE_PASSE = "caleol-demo"
 CIBLES_MS = {"api": 10.0, "seance": 300.0}
@@ -370,14 +371,7 @@ def main() -> int:
                     conn.execute(text("DELETE FROM seance WHERE id = :s"), {"s": seance_id})
             except Exception as exc:  # noqa: BLE001 - the measure is done; say what stays
                 print(f"la séance {seance_id} reste dans le schéma : {exc.__class__.__name__}")
-        engine.dispose()
-        if args.garder or args.schema:
-            print(f"schéma conservé : {schema}")
-        else:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            print(f"schéma {schema} supprimé")
-        admin.dispose()
+        liberer_schema(engine, admin, schema, conserver=bool(args.garder or args.schema))
     return 0
 
 
