@@ -1,6 +1,7 @@
 """Caléol web application (Flask app factory)."""
 from __future__ import annotations
 
+import importlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -126,26 +127,13 @@ def get_session():
     return g.db_session
 
 
-def configure_blueprints(app: Flask) -> None:
-    from .auth import bp as auth_bp
-    from .demandes import bp as demandes_bp
-    from .logements import bp as logements_bp
-    from .preparation import bp as preparation_bp
-    from .tableau import bp as tableau_bp
+# The blueprints (each module exposes `bp`), in the order their routes are registered.
+BLUEPRINTS = (
+    "auth", "tableau", "demandes", "logements", "preparation", "decisions", "regles", "audit_ui", "admin",
+    "pseudonymisation", "reservataires", "territoire", "offres", "occupation", "export_sne_ui", "sante",
+)
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(tableau_bp)
-    app.register_blueprint(demandes_bp)
-    app.register_blueprint(logements_bp)
-    app.register_blueprint(preparation_bp)
-    from .decisions import bp as decisions_bp; app.register_blueprint(decisions_bp)  # noqa: E702
-    from .regles import bp as regles_bp; app.register_blueprint(regles_bp)  # noqa: E702
-    from .audit_ui import bp as audit_bp; app.register_blueprint(audit_bp)  # noqa: E702
-    from .admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702
-    from .pseudonymisation import bp as pseudonymisation_bp; app.register_blueprint(pseudonymisation_bp)  # noqa: E702
-    from .reservataires import bp as reservataires_bp; app.register_blueprint(reservataires_bp)  # noqa: E702
-    from .territoire import bp as territoire_bp; app.register_blueprint(territoire_bp)  # noqa: E702
-    from .offres import bp as offres_bp; app.register_blueprint(offres_bp)  # noqa: E702
-    from .occupation import bp as occupation_bp; app.register_blueprint(occupation_bp)  # noqa: E702
-    from .export_sne_ui import bp as exports_sne_bp; app.register_blueprint(exports_sne_bp)  # noqa: E702
-    from .sante import bp as sante_bp; app.register_blueprint(sante_bp)  # noqa: E702
+
+def configure_blueprints(app: Flask) -> None:
+    for module in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f".{module}", __name__).bp)
