@@ -44,7 +44,7 @@ def test_reenregistrer_le_meme_numero_met_a_jour_sans_doublon(sessions):
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Demande)) == 1
         assert s.scalars(select(Demande)).one().typologies_souhaitees == ["T3"]
-        entrees = s.scalars(select(AuditEntry).where(AuditEntry.action == "demande.enregistrer")).all()
+        entrees = s.scalars(select(AuditEntry).where(AuditEntry.action == "demande.enregistrer").order_by(AuditEntry.id)).all()
         assert len(entrees) == 2
         assert entrees[1].avant["empreinte"] != entrees[1].apres["empreinte"]
 
