@@ -4,6 +4,8 @@ Transactions live here: each command opens one unit of work, commits once or rol
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import sys
 from functools import cached_property
 
@@ -54,6 +56,19 @@ def erreur(message: str, code: int = 2) -> None:
     """A clear French message on stderr and a non-zero exit, never a traceback."""
     click.echo(f"Erreur : {message}", err=True)
     sys.exit(code)
+
+
+def date_option(texte: str | None, option: str = "--date") -> dt.date:
+    """The date given to a command option (AAAA-MM-JJ), today (CALEOL_TODAY) without one."""
+    from .horloge import aujourd_hui
+
+    if texte is None:
+        return aujourd_hui()
+    try:
+        return dt.date.fromisoformat(texte)
+    except ValueError:
+        erreur(f"{option} : date invalide « {texte} » (format AAAA-MM-JJ attendu).")
+        raise  # pragma: no cover - erreur() exits
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

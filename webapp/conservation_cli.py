@@ -4,30 +4,17 @@ One transaction, one audit entry; `--simulation` reads only and says what would 
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
 
-from .cli import Contexte, erreur, pass_contexte
+from .cli import Contexte, date_option, erreur, pass_contexte
 
 LIBELLES = {
     "suppression": "supprimé(s)",
     "anonymisation": "anonymisé(s)",
     "archivage": "à verser aux archives (rien n'est supprimé)",
 }
-
-
-def _date(valeur: str | None) -> dt.date:
-    from .horloge import aujourd_hui
-
-    if valeur is None:
-        return aujourd_hui()
-    try:
-        return dt.date.fromisoformat(valeur)
-    except ValueError:
-        erreur(f"--date : date invalide « {valeur} » (attendu AAAA-MM-JJ).")
-        raise  # pragma: no cover - erreur() exits
 
 
 def texte_plan(resume: dict, *, simulation: bool) -> list[str]:
@@ -61,7 +48,7 @@ def purge(contexte: Contexte, date_texte: str | None, simulation: bool, en_json:
 
     from .services.conservation import planifier, purger
 
-    date = _date(date_texte)
+    date = date_option(date_texte)
     try:
         if simulation:
             session = contexte.sessions()

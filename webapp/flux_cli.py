@@ -1,7 +1,6 @@
 """`caleol flux …`, `caleol quotas` and `caleol bilan`: gestion en flux, live quotas and the annual bilan."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -12,18 +11,7 @@ from sqlalchemy import select
 
 from engine.parametres import ParametreIntrouvable
 
-from .cli import Contexte, erreur, pass_contexte
-from .horloge import aujourd_hui
-
-
-def _date(texte: str | None, option: str = "--date") -> dt.date:
-    if texte is None:
-        return aujourd_hui()
-    try:
-        return dt.date.fromisoformat(texte)
-    except ValueError:
-        erreur(f"{option} : date invalide « {texte} » (format AAAA-MM-JJ attendu).")
-        raise  # pragma: no cover - erreur() exits
+from .cli import Contexte, date_option, erreur, pass_contexte
 
 
 def _annee(valeur: int) -> int:
@@ -75,7 +63,7 @@ def flux_orienter(contexte: Contexte, logement_id: int | None, vacants: bool, da
     """Oriente un logement libéré (ou tous les vacants) vers le réservataire le plus en retard sur sa part."""
     from .services.flux import ErreurFlux, orienter, orienter_vacants
 
-    date = _date(date_texte)
+    date = date_option(date_texte)
     if vacants == (logement_id is not None):
         erreur("Indiquer soit un LOGEMENT_ID, soit --vacants.")
     if vacants and destination:
@@ -131,7 +119,7 @@ def flux_designer(contexte: Contexte, orientation_id: int, numeros: tuple[str, .
     from .models import Demande
     from .services.flux import ErreurFlux, designer
 
-    date = _date(date_texte)
+    date = date_option(date_texte)
     try:
         with contexte.transaction() as session:
             ids = []
@@ -155,7 +143,7 @@ def flux_echeances(contexte: Contexte, date_texte: str | None) -> None:
     """Clôt les orientations des logements attribués et rend au bailleur celles dont le délai de désignation est passé."""
     from .services.flux import cloturer_attribuees, restituer_echues
 
-    date = _date(date_texte)
+    date = date_option(date_texte)
     try:
         with contexte.transaction() as session:
             closes = cloturer_attribuees(session, date, acteur="cli:flux echeances")
@@ -228,7 +216,7 @@ def quotas(contexte: Contexte, epci: str, annee: int, date_texte: str | None, en
     from .services.quotas import quotas as calculer
 
     _annee(annee)
-    date = _date(date_texte)
+    date = date_option(date_texte)
     if not (len(epci) == 9 and epci.isdigit()):
         erreur(f"--epci : SIREN invalide « {epci} » (9 chiffres attendus).")
     try:

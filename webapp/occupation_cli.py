@@ -1,13 +1,12 @@
 """`caleol locataires importer` and `caleol occupation examiner`: tenants in place and the triennial review."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
-from .cli import Contexte, erreur, pass_contexte
+from .cli import Contexte, date_option, erreur, pass_contexte
 
 
 @click.group()
@@ -71,14 +70,9 @@ def occupation_examiner(contexte: Contexte, date_texte: str | None) -> None:
     """Examine les baux arrivés à échéance (tous les trois ans depuis la signature) et enregistre les examens."""
     from engine.parametres import ParametreIntrouvable
 
-    from .horloge import aujourd_hui
     from .services.occupation import examiner_baux, situations_connues
 
-    try:
-        date = dt.date.fromisoformat(date_texte) if date_texte else aujourd_hui()
-    except ValueError:
-        erreur(f"--date : date invalide ({date_texte}) ; format AAAA-MM-JJ attendu.")
-        return
+    date = date_option(date_texte)
     try:
         with contexte.transaction() as session:
             bilan = examiner_baux(session, date, acteur="cli:occupation examiner")

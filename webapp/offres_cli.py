@@ -1,31 +1,19 @@
 """`caleol offres …`: offers after the séance, answers, documents received, leases, daily lapses."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from .cli import Contexte, erreur, pass_contexte
-from .horloge import aujourd_hui
+from .cli import Contexte, date_option, erreur, pass_contexte
 
 OPTION_JSON = click.option("--json", "en_json", is_flag=True, help="Sortie JSON.")
 OPTION_UTILISATEUR = click.option(
     "--utilisateur", required=True,
     help="Identifiant du compte qui enregistre (chargé(e) d'attribution ou présidence du bailleur).",
 )
-
-
-def _date(texte: str | None, option: str = "--date") -> dt.date:
-    if texte is None:
-        return aujourd_hui()
-    try:
-        return dt.date.fromisoformat(texte)
-    except ValueError:
-        erreur(f"{option} : date invalide « {texte} » (format AAAA-MM-JJ attendu).")
-        raise  # pragma: no cover - erreur() exits
 
 
 def _utilisateur(session, identifiant: str):
@@ -151,7 +139,7 @@ def offres_echeances(contexte: Contexte, date_texte: str | None, en_json: bool) 
 
     from .services.offres import echeances
 
-    date = _date(date_texte)
+    date = date_option(date_texte)
     try:
         with contexte.transaction() as session:
             evenements = echeances(session, date=date, acteur="cli:offres echeances")

@@ -584,7 +584,7 @@ def test_la_commande_purge_simule_puis_purge(engine, sessions, monkeypatch):
         assert s.get(Demande, ids["0591126000001A"]).anonymise_le == DATE_PURGE
         assert len(s.scalars(select(AuditEntry).where(AuditEntry.acteur == "cli:purge")).all()) == 1
     mauvaise = runner.invoke(commande_purge, ["--date", "15/06/2026"], obj=_contexte(engine))
-    assert mauvaise.exit_code == 2 and "--date : date invalide « 15/06/2026 » (attendu AAAA-MM-JJ)." in mauvaise.output
+    assert mauvaise.exit_code == 2 and "--date : date invalide « 15/06/2026 » (format AAAA-MM-JJ attendu)." in mauvaise.output
 
 
 def test_une_date_plus_tardive_fait_passer_le_terme(engine, sessions):
