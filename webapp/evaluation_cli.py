@@ -139,6 +139,7 @@ def _date(texte: str | None) -> dt.date:
 def evaluate(ctx: click.Context, dossier: Path, logement_chemin: Path | None, date_texte: str | None, moteur: str,
              sans_trace: bool, version: str | None) -> None:
     """Évalue un dossier (JSON ou XML SNE) et imprime le résultat en JSON."""
+    from engine.encodage import json_indente
     from engine.evaluation import evaluer
     from engine.parametres import ParametreIntrouvable
 
@@ -155,7 +156,7 @@ def evaluate(ctx: click.Context, dossier: Path, logement_chemin: Path | None, da
         _erreur(f"--date {date.isoformat()} : le référentiel ne couvre pas cette date ({exc}).")
     except ErreurRegles as exc:
         _erreur(f"référentiel invalide : {exc}", 1)
-    click.echo(json.dumps(resultat, ensure_ascii=False, indent=2))
+    click.echo(json_indente(resultat))
 
 
 @click.group("rules")

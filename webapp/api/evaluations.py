@@ -9,11 +9,10 @@ byte. Nothing is written.
 """
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from engine.encodage import json_indente_octets
 from engine.parametres import ParametreIntrouvable
 from engine.yaml_strict import ErreurRegles
 
@@ -113,7 +112,8 @@ def evaluer(date, trace):
     except ErreurRegles as exc:
         current_app.logger.error("référentiel invalide : %s", exc)
         refuser(500, "Le référentiel de règles est invalide : l'évaluation est impossible.")
-    return current_app.response_class(json.dumps(resultat, ensure_ascii=False, indent=2), mimetype="application/json")
+    # The text of `caleol evaluate` (json.dumps(…, ensure_ascii=False, indent=2)), byte for byte.
+    return current_app.response_class(json_indente_octets(resultat), mimetype="application/json")
 
 
 COMPOSANTS = {"Dossier": DossierSchema, "Logement": LogementSchema, "EvaluationCorps": EvaluationCorpsSchema}

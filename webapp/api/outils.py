@@ -9,6 +9,8 @@ from flask import current_app, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from engine.encodage import json_indente_octets
+
 from ..services.dossiers import en_json
 from .erreurs import refuser
 
@@ -18,7 +20,7 @@ TYPES_JSON = ("application/json", "application/merge-patch+json")
 def repondre(objet: Any, code: int = 200, headers: dict[str, str] | None = None):
     """A JSON response: UTF-8 text, keys in the order the service gave them, like the CLI's output."""
     reponse = current_app.response_class(
-        json.dumps(en_json(objet), ensure_ascii=False, indent=2), status=code, mimetype="application/json"
+        json_indente_octets(en_json(objet)), status=code, mimetype="application/json"
     )
     for cle, valeur in (headers or {}).items():
         reponse.headers[cle] = valeur
