@@ -382,3 +382,37 @@ def test_un_parametre_defini_dans_deux_fichiers_est_refuse(copie_regles):
 
 def test_la_copie_intacte_se_charge(copie_regles):
     assert len(charger_referentiel(copie_regles).definitions) == len(charger_referentiel().definitions)
+
+
+# --- the resolution of the directory given, memoised -----------------------------------------------------
+
+def _copie(dossier: Path) -> Path:
+    shutil.copytree(REGLES / "parametres", dossier / "parametres")
+    shutil.copytree(REGLES / "donnees", dossier / "donnees")
+    return dossier
+
+
+def _vient_de(referentiel, dossier: Path) -> bool:
+    return all(f.is_relative_to(dossier.resolve()) for f in referentiel.fichiers)
+
+
+def test_la_resolution_memorisee_suit_le_dossier_courant_et_un_lien_change_apres_recharger(tmp_path, monkeypatch):
+    from engine.evaluation import recharger
+
+    a = _copie(tmp_path / "a" / "rules")
+    b = _copie(tmp_path / "b" / "rules")
+    lien = tmp_path / "lien"
+    lien.symlink_to(a, target_is_directory=True)
+    depuis_a = charger_referentiel(lien)
+    assert _vient_de(depuis_a, a)
+    assert charger_referentiel(lien) is depuis_a
+    # A relative path depends on the working directory: resolved again at every call.
+    monkeypatch.chdir(tmp_path / "b")
+    assert _vient_de(charger_referentiel("rules"), b)
+    monkeypatch.chdir(tmp_path / "a")
+    assert charger_referentiel("rules") is depuis_a
+    # The link now points to b: followed once the compiled rulebooks are forgotten.
+    lien.unlink()
+    lien.symlink_to(b, target_is_directory=True)
+    recharger()
+    assert _vient_de(charger_referentiel(lien), b)
