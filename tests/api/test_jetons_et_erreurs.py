@@ -3,18 +3,23 @@ d'erreur française et en-tête X-Caleol-Regles sur toute réponse de l'API, pag
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from engine.version import version_regles
 from webapp import create_app
 from webapp import db as dbmod
+from webapp.api import jetons as jetons_api
 from webapp.cli import Contexte, main
 from webapp.models import AuditEntry, JetonApi, Utilisateur
 
 
 commande_api = main.commands["api"]
+DOSSIER = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "dossiers" /
+                      "famille_monoparentale_lille.json").read_text(encoding="utf-8"))
 
 
 def _contexte(engine) -> Contexte:
@@ -37,13 +42,53 @@ def test_seule_l_empreinte_du_jeton_est_conservee(monde, sessions, engine):
             assert conn.scalar(text(f"SELECT count(*) FROM jeton_api WHERE {colonne} = :j"), {"j": jeton}) == 0
 
 
-def test_le_jeton_d_un_compte_desactive_est_refuse(client, monde, sessions):
+def _horloge_fixe(monkeypatch) -> list[float]:
+    """The clock of the tokens remembered by the process, moved by the test."""
+    horloge = [1000.0]
+    monkeypatch.setattr(jetons_api, "_horloge", lambda: horloge[0])
+    return horloge
+
+
+def test_le_jeton_d_un_compte_desactive_est_refuse(client, monde, sessions, monkeypatch):
+    """Désactivé ailleurs (un autre processus) : refusé au plus tard API_JETON_CACHE secondes après."""
+    horloge = _horloge_fixe(monkeypatch)
     assert client.get("/api/v1/demandes", headers=monde.entete("lecteur")).status_code == 200
     with dbmod.transaction(sessions) as s:
         s.scalars(select(Utilisateur).where(Utilisateur.identifiant == "lecteur")).one().actif = False
+    horloge[0] += jetons_api.DUREE_RECONNAISSANCE
     r = client.get("/api/v1/demandes", headers=monde.entete("lecteur"))
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="caleol"'
     assert r.get_json()["message"] == "Jeton d'accès inconnu ou révoqué, ou compte désactivé."
+
+
+def test_un_jeton_reconnu_evite_la_base_pendant_deux_secondes_au_plus(engine, monde, sessions, monkeypatch):
+    """Un client qui enchaîne les évaluations ne coûte aucune requête SQL ; passé le délai, le jeton est relu ;
+    avec API_JETON_CACHE=0, chaque requête le relit."""
+    monkeypatch.setenv("CALEOL_REFERENTIEL_VERIFICATION", "3600")  # the active rulebook version: read once
+    horloge = _horloge_fixe(monkeypatch)
+    requetes: list[str] = []
+
+    def noter(_conn, _curseur, instruction, *_args) -> None:
+        requetes.append(instruction)
+
+    event.listen(engine, "before_cursor_execute", noter)
+    try:
+        for cache, attendues in ((None, [1, 0, 0, 1]), (0, [1, 1, 1, 1])):
+            config = {"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True, "ENREGISTRER_VERSION_REGLES": False}
+            client = create_app(config if cache is None else {**config, "API_JETON_CACHE": cache}).test_client()
+            client.get("/api/v1/seances", headers=monde.entete("charge"))
+            jetons_api.oublier_jetons_reconnus()
+            vues = []
+            for decalage in (0, 0, jetons_api.DUREE_RECONNAISSANCE - 0.01, 0.01):
+                horloge[0] += decalage
+                del requetes[:]
+                r = client.post("/api/v1/evaluations?date=2026-06-15", json=DOSSIER, headers=monde.entete("charge"))
+                assert r.status_code == 200
+                vues.append(sum("jeton_api" in q for q in requetes))
+                assert len(requetes) == vues[-1], requetes  # nothing else reaches the database
+            assert vues == attendues, cache
+    finally:
+        event.remove(engine, "before_cursor_execute", noter)
 
 
 def test_une_session_web_ne_donne_pas_acces_a_l_api_et_le_jeton_se_passe_de_csrf(engine, monde):
@@ -137,3 +182,28 @@ def test_un_caractere_nul_est_refuse_avant_toute_requete_a_la_base(client, monde
     assert client.get("/api/v1/demandes/AB%00CDEFGHIJ", headers=entete).status_code == 404
     assert client.patch("/api/v1/demandes/NU0000000001", json={"contact": {"adresse": "\x00"}},
                         headers=entete).status_code == 422
+
+
+def test_la_version_de_l_en_tete_est_relue_a_l_activation_et_toutes_les_deux_secondes(monkeypatch):
+    """Parcourir rules/ coûte ≈ 0,5 ms : l'en-tête réutilise la version lue, sauf si le dossier actif change
+    (une activation : aussitôt) ou DUREE_VERSION_EN_TETE secondes après (un fichier modifié sur le disque)."""
+    import webapp.api as api
+
+    horloge, racine, lectures = [1000.0], ["/regles/a"], []
+
+    def version(r):
+        lectures.append(r)
+        return f"v-{r}-{len(lectures)}"
+
+    monkeypatch.setattr(api, "_horloge", lambda: horloge[0])
+    monkeypatch.setattr(api, "racine_active", lambda: racine[0])
+    monkeypatch.setattr(api, "version_regles", version)
+    monkeypatch.setattr(api, "_version_en_tete", [(None, None, float("-inf"))])
+    assert api.version_en_tete() == "v-/regles/a-1"
+    horloge[0] += api.DUREE_VERSION_EN_TETE - 0.01
+    assert api.version_en_tete() == "v-/regles/a-1"
+    racine[0] = "/regles/b"
+    assert api.version_en_tete() == "v-/regles/b-2"
+    horloge[0] += api.DUREE_VERSION_EN_TETE
+    assert api.version_en_tete() == "v-/regles/b-3"
+    assert lectures == ["/regles/a", "/regles/b", "/regles/b"]

@@ -28,12 +28,13 @@ webapp.api.erreurs. Lists answer `{elements, pagination}` with `page` and `par_p
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from flask_smorest import Api
 
-from engine.version import version_regles
+from engine.version import racine_active, version_regles
 
 from ..schemas.champs import Montant, Nombre
 from . import erreurs
@@ -100,9 +101,27 @@ def _parametres_hors_bornes():
         erreurs.invalide(fautifs)
 
 
+# version_regles() walks rules/ and stats each file (≈ 0.5 ms): the header reuses it for a moment.
+DUREE_VERSION_EN_TETE = 2.0
+_version_en_tete: list[tuple[Any, str | None, float]] = [(None, None, float("-inf"))]  # (racine, version, until)
+_horloge = time.monotonic
+
+
+def version_en_tete() -> str:
+    """version_regles() of the active rulebook, read again when the active rules/ directory changes
+    (an activation: at once) or DUREE_VERSION_EN_TETE seconds after the last reading (a file edited
+    on disk, as the 2-second check of the active version)."""
+    racine, maintenant = racine_active(), _horloge()
+    memo_racine, version, jusqu_a = _version_en_tete[0]
+    if memo_racine != racine or maintenant >= jusqu_a or version is None:
+        version = version_regles(racine)
+        _version_en_tete[0] = (racine, version, maintenant + DUREE_VERSION_EN_TETE)
+    return version
+
+
 def _entete_version(reponse):
     if erreurs.est_requete_api():
-        reponse.headers["X-Caleol-Regles"] = version_regles()
+        reponse.headers["X-Caleol-Regles"] = version_en_tete()
         reponse.headers.setdefault("Cache-Control", "no-store")
     return reponse
 

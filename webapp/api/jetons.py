@@ -4,20 +4,31 @@ A token is `caleol_` followed by 43 random URL-safe characters (256 bits from `s
 SHA-256 is stored: a plain hash is enough for a secret of that entropy (no dictionary to try), and it
 lets the request find its token with one indexed lookup. A token carries its user: the user's role
 and organisation decide what the API allows, exactly as in the web app; a deactivated user's tokens
-stop working at once, and a revoked token never works again.
+stop working (within seconds, see below), and a revoked token never works again.
 
 Issuing and revoking are writes: each leaves one audit entry (token id, prefix and user id, never
 the token). `creer_jeton` and `revoquer_jeton` take the caller's session and never commit.
+
+A token found valid is remembered by the process for a short time (`API_JETON_CACHE` seconds,
+CALEOL_API_JETON_CACHE, 2 by default, 0: never), so that a client sending requests back to back
+does not cost a database round trip each (a dossier evaluated through the API then never touches
+the database). What this lets through: a token revoked, or a user deactivated or given another
+role, in another process is refused by each process at most that many seconds later; a revocation
+in the same process (`revoquer_jeton`) is seen at once. Only the SHA-256 of a token is kept, as in
+the database, with the user as the request sees it (webapp.auth.Connecte, no database object); an
+unknown or refused token is never remembered.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -27,6 +38,8 @@ from ..models import JetonApi, Role, Utilisateur
 from .erreurs import refuser
 
 PREFIXE_JETON = "caleol_"
+DUREE_RECONNAISSANCE = 2.0  # seconds a valid token is remembered by a process (API_JETON_CACHE)
+RECONNUS_MAX = 1000
 LONGUEUR_PREFIXE = 12  # "caleol_" + 5 characters: enough to recognise a token in a list
 
 
@@ -66,6 +79,7 @@ def revoquer_jeton(session: Session, jeton_id: int, *, acteur: str) -> JetonApi:
         raise ErreurJeton(f"le jeton {jeton_id} est déjà révoqué.")
     ligne.revoque_le = maintenant()
     session.flush()
+    oublier_jetons_reconnus()
     journaliser(session, acteur=acteur, action="api.jeton.revoquer", objet_type="jeton_api", objet_id=ligne.id,
                 apres={"utilisateur_id": ligne.utilisateur_id, "prefixe": ligne.prefixe})
     return ligne
@@ -79,13 +93,55 @@ def jetons(session: Session, identifiant: str | None = None) -> list[JetonApi]:
 
 
 def utilisateur_du_jeton(session: Session, jeton: str) -> Utilisateur | None:
+    return _utilisateur_de_l_empreinte(session, empreinte(jeton))
+
+
+def _utilisateur_de_l_empreinte(session: Session, cle: str) -> Utilisateur | None:
     ligne = session.scalars(
-        select(JetonApi).where(JetonApi.empreinte == empreinte(jeton))
+        select(JetonApi).where(JetonApi.empreinte == cle)
         .options(joinedload(JetonApi.utilisateur).joinedload(Utilisateur.organisation))
     ).one_or_none()
     if ligne is None or ligne.revoque_le is not None or not ligne.utilisateur.actif:
         return None
     return ligne.utilisateur
+
+
+# --------------------------------------------------------------------------- tokens remembered
+
+# SHA-256 of a token → (monotonic time until which it is trusted, the user it carries).
+_reconnus: dict[str, tuple[float, Any]] = {}
+_horloge = time.monotonic
+
+
+def oublier_jetons_reconnus() -> None:
+    """Forget every remembered token of this process (a revocation; tests)."""
+    _reconnus.clear()
+
+
+def _duree_reconnaissance() -> float:
+    try:
+        return max(0.0, float(current_app.config.get("API_JETON_CACHE", DUREE_RECONNAISSANCE)))
+    except (TypeError, ValueError):
+        return DUREE_RECONNAISSANCE
+
+
+def _reconnu(cle: str):
+    entree = _reconnus.get(cle)
+    if entree is None:
+        return None
+    if _horloge() >= entree[0]:
+        _reconnus.pop(cle, None)
+        return None
+    return copy.copy(entree[1])  # each request its own object: nothing it sets reaches the next one
+
+
+def _retenir(cle: str, connecte) -> None:
+    duree = _duree_reconnaissance()
+    if duree <= 0:
+        return
+    if len(_reconnus) >= RECONNUS_MAX:
+        _reconnus.clear()
+    _reconnus[cle] = (_horloge() + duree, copy.copy(connecte))
 
 
 # --------------------------------------------------------------------------- requests
@@ -104,10 +160,14 @@ def utilisateur_courant():
         refuser(401)
     if schema.lower() != "bearer" or not jeton.strip():
         refuser(401, "En-tête Authorization invalide : « Authorization: Bearer <jeton> » attendu.")
-    u = utilisateur_du_jeton(get_session(), jeton.strip())
-    if u is None:
-        refuser(401, "Jeton d'accès inconnu ou révoqué, ou compte désactivé.")
-    connecte = Connecte(u)
+    cle = empreinte(jeton.strip())
+    connecte = _reconnu(cle)
+    if connecte is None:
+        u = _utilisateur_de_l_empreinte(get_session(), cle)
+        if u is None:
+            refuser(401, "Jeton d'accès inconnu ou révoqué, ou compte désactivé.")
+        connecte = Connecte(u)
+        _retenir(cle, connecte)
     g.api_utilisateur = connecte
     # flask_login's current_user is this user for the request (no session cookie is ever written):
     # the shared helpers (pseudonymisation, perimeters) read it as they do for the web pages.
