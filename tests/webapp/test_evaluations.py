@@ -136,8 +136,13 @@ def test_le_calcul_en_plusieurs_processus_donne_les_memes_lignes(sessions):
         assert recalculer_evaluations(s, DATE, toutes=True, processus=1, acteur="tests")["processus"] == 1
     seul = lignes()
     with sessions.begin() as s:
-        assert recalculer_evaluations(s, DATE, toutes=True, processus=2, taille_lot=2, acteur="tests")["processus"] == 2
+        bilan = recalculer_evaluations(s, DATE, toutes=True, processus=2, taille_lot=2, acteur="tests")
+    assert bilan["processus"] == 2
     assert lignes() == seul and len(seul) == 6
+    # Memory of the job: the workers' own pages, without those they share with the parent (their RSS
+    # counts those a second time).
+    memoire = bilan["rss_pic_mo"]
+    assert 0 < memoire["travailleurs_prive"] < memoire["travailleurs"]
 
 
 def test_la_commande_recalcule_les_evaluations(tmp_path):

@@ -278,6 +278,7 @@ class _Lot:
     chargement_s: float
     evaluation_s: float
     rss_pic_mo: float
+    prive_mo: float | None = None  # private memory (not shared with the parent) when the chunk ended
 
 
 _TABLES = (EvaluationDemande.__table__, SouhaitTypologie.__table__, SouhaitCommune.__table__)
@@ -317,11 +318,24 @@ def _evaluer_lot(lot: list[tuple[int, dict[str, Any]]], date: dt.date, moteur: s
         (c_e, evaluations), (c_t, typologies), (c_c, communes) = (
             _en_tuples(table, lignes) for table, lignes in zip(_TABLES, (evaluations, typologies, communes), strict=True))
         colonnes = (c_e, c_t, c_c)
-    return _Lot(evaluations, typologies, communes, colonnes, os.getpid(), 0.0, time.perf_counter() - t0, _rss_pic_mo())
+    return _Lot(evaluations, typologies, communes, colonnes, os.getpid(), 0.0, time.perf_counter() - t0, _rss_pic_mo(),
+                _memoire_privee_mo())
 
 
 def _rss_pic_mo() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _memoire_privee_mo() -> float | None:
+    """Private memory of this process in MB (Private_Clean + Private_Dirty of /proc/self/smaps_rollup):
+    what a forked worker holds of its own, the pages it still shares with the parent left out (its
+    RSS counts them a second time). None where the kernel does not give it."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as f:
+            kilo = sum(int(ligne.split()[1]) for ligne in f if ligne.startswith(("Private_Clean:", "Private_Dirty:")))
+    except (OSError, ValueError, IndexError):
+        return None
+    return kilo / 1024
 
 
 # The database engine of the parent, inherited by the forked workers (each opens its own connections).
@@ -431,11 +445,14 @@ def recalculer_evaluations(
         t = time.perf_counter()
         _ecrire(session, lot)
         duree_ecriture += time.perf_counter() - t
-        cumul = travailleurs.setdefault(lot.pid, {"dossiers": 0, "chargement_s": 0.0, "evaluation_s": 0.0, "rss_pic_mo": 0.0})
+        cumul = travailleurs.setdefault(lot.pid, {"dossiers": 0, "chargement_s": 0.0, "evaluation_s": 0.0, "rss_pic_mo": 0.0,
+                                                  "prive_pic_mo": 0.0})
         cumul["dossiers"] += len(lot.evaluations)
         cumul["chargement_s"] += lot.chargement_s
         cumul["evaluation_s"] += lot.evaluation_s
         cumul["rss_pic_mo"] = max(cumul["rss_pic_mo"], lot.rss_pic_mo)
+        if lot.prive_mo is not None:
+            cumul["prive_pic_mo"] = max(cumul["prive_pic_mo"], lot.prive_mo)
         if progression is not None:
             progression(len(lot.evaluations))
 
@@ -493,6 +510,10 @@ def recalculer_evaluations(
     bilan["travailleurs"] = travailleurs
     bilan["rss_pic_mo"] = {"principal": round(_rss_pic_mo(), 1),
                            "travailleurs": round(sum(t["rss_pic_mo"] for t in travailleurs.values()), 1)
+                           if processus > 1 else 0.0,
+                           # the workers' own pages (measured at the end of each chunk): with the parent's
+                           # RSS, the memory of the whole job, shared pages counted once
+                           "travailleurs_prive": round(sum(t["prive_pic_mo"] for t in travailleurs.values()), 1)
                            if processus > 1 else 0.0}
     return bilan
 
