@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .parametres import RACINE_REGLES, ErreurParametres, Parametres
+from .version import racine_active
 
 FICHIER_COMMUNES = "donnees/communes_epci_2026.csv"
 FICHIER_EPCI = "donnees/epci_2026.csv"
@@ -76,7 +77,8 @@ def fichiers_territoire(racine: str | Path | None = None) -> list[Path]:
 
 
 def charger_territoire(racine: str | Path | None = None) -> Territoire:
-    return _charger(Path(racine).resolve() if racine is not None else RACINE_REGLES)
+    """The territory tables of `racine`, by default of the rules/ the process evaluates with (cached per directory)."""
+    return _charger(Path(racine).resolve() if racine is not None else racine_active())
 
 
 @lru_cache(maxsize=4)

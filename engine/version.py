@@ -37,6 +37,15 @@ def racine_active() -> Path:
     return _racine_active[0]
 
 
+def chemin_regles(*parties: str) -> Path:
+    """A path under the rules/ directory this process evaluates with (`racine_active()`): every reader
+    of rules/ (engine or application) builds its path here, so what it reads follows an activated version.
+
+        chemin_regles("flux", "exclusions.yaml")  ->  <active rules/>/flux/exclusions.yaml
+    """
+    return _racine_active[0].joinpath(*parties)
+
+
 def _racine(racine: Path | None) -> Path:
     return _racine_active[0] if racine is None else Path(racine)
 

@@ -1,11 +1,17 @@
-"""Code lists the inputs are checked against: SNE lists (fixtures/sne) and rules/referentiels."""
+"""Code lists the inputs are checked against: SNE lists (fixtures/sne) and rules/referentiels.
+
+rules/referentiels is read in the rulebook version this process evaluates with (engine.version.
+chemin_regles). The SNE lists are read in this checkout, as the engine reads them (engine.regles).
+"""
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
+
+from engine.version import chemin_regles
 
 RACINE = Path(__file__).resolve().parent.parent
 
@@ -20,18 +26,38 @@ def codes_sne(liste: str) -> list[str]:
     return [c for c in listes_sne()[liste] if c]
 
 
-@cache
 def situations_prioritaires() -> dict[str, dict]:
-    with open(RACINE / "rules" / "referentiels" / "situations_prioritaires.yaml", encoding="utf-8") as f:
+    """The priority situations of the active version (rules/referentiels/situations_prioritaires.yaml)."""
+    return _situations_prioritaires(chemin_regles("referentiels", "situations_prioritaires.yaml"))
+
+
+@lru_cache(maxsize=4)  # per file: an activated version has its own
+def _situations_prioritaires(fichier: Path) -> dict[str, dict]:
+    with open(fichier, encoding="utf-8") as f:
         return yaml.safe_load(f)["situations"]
 
 
 def situations_sensibles() -> frozenset[str]:
-    return frozenset(code for code, s in situations_prioritaires().items() if s.get("sensible"))
+    return _situations_sensibles(chemin_regles("referentiels", "situations_prioritaires.yaml"))
 
 
-@cache
+@lru_cache(maxsize=4)
+def _situations_sensibles(fichier: Path) -> frozenset[str]:
+    return frozenset(code for code, s in _situations_prioritaires(fichier).items() if s.get("sensible"))
+
+
 def motifs_sensibles() -> frozenset[str]:
-    """SNE motif codes that reveal a sensitive fact (rules/referentiels/motifs_sensibles.yaml)."""
-    with open(RACINE / "rules" / "referentiels" / "motifs_sensibles.yaml", encoding="utf-8") as f:
+    """SNE motif codes that reveal a sensitive fact (rules/referentiels/motifs_sensibles.yaml of the active version)."""
+    return _motifs_sensibles(chemin_regles("referentiels", "motifs_sensibles.yaml"))
+
+
+@lru_cache(maxsize=4)
+def _motifs_sensibles(fichier: Path) -> frozenset[str]:
+    with open(fichier, encoding="utf-8") as f:
         return frozenset(yaml.safe_load(f)["motifs_sensibles"])
+
+
+def oublier() -> None:
+    """Forget the files read (webapp.regles.versions.recharger_regles: they may have changed on disk)."""
+    for f in (_situations_prioritaires, _situations_sensibles, _motifs_sensibles):
+        f.cache_clear()

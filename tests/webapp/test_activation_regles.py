@@ -64,6 +64,48 @@ def copie(tmp_path) -> Path:
     return racine / "rules"
 
 
+# What the copy of the application's own policies changes (file under rules/, text before, text after).
+POLITIQUES_MODIFIEES = (
+    ("propositions/classement.yaml", "titre: Ordre de présentation des candidats à la commission d'attribution\n",
+     "titre: Ordre de présentation des candidats (version modifiée)\n"),
+    # The ranking itself: the most recent demande first at equal priority and score.
+    ("propositions/classement.yaml", "sens: croissant\n    libelle: Ancienneté de la demande",
+     "sens: decroissant\n    libelle: Ancienneté de la demande"),
+    ("flux/parametres/flux.yaml", "valeurs: [{debut: 2020-02-22, fin: null, valeur: orientation}]",
+     "valeurs: [{debut: 2020-02-22, fin: null, valeur: bail_signe}]"),
+    ("flux/exclusions.yaml", "mutation_interne: Mutation interne\n", "mutation_interne: Mutation interne (version modifiée)\n"),
+    ("flux/bilan.yaml", "libelle_inconnue: Période inconnue", "libelle_inconnue: Période non renseignée"),
+    ("decisions/notification.yaml", "titre: Information sur l'usage d'un traitement algorithmique",
+     "titre: Usage d'un traitement algorithmique (version modifiée)"),
+    ("decisions/notification.yaml", "Sur demande, vous seront communiqués", "Sur demande écrite, vous seront communiqués"),
+    ("decisions/motifs_refus_offre.yaml", None, None),  # checked below through the offers' referential
+    ("referentiels/situations_prioritaires.yaml",
+     "libelle: Personne en situation de handicap ou ménage ayant à charge une personne en situation de handicap\n",
+     "libelle: Handicap (version modifiée)\n"),
+    ("donnees/epci_2026.csv", "200093201,Métropole Européenne de Lille\n", "200093201,MEL (version modifiée)\n"),
+)
+
+
+@pytest.fixture
+def copie_politiques(tmp_path) -> Path:
+    """A copy of rules/ (with the SNE code lists beside it) where the application's own policies differ:
+    the ranking, the flux counting, exclusion labels and bilan periods, the decision notices, the offers'
+    refusal motifs, a priority situation and an EPCI name of the territory."""
+    racine = tmp_path / "politiques"
+    shutil.copytree(RACINE / "rules", racine / "rules")
+    (racine / "fixtures" / "sne").mkdir(parents=True)
+    shutil.copy(RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", racine / "fixtures" / "sne")
+    for nom, avant, apres in POLITIQUES_MODIFIEES:
+        fichier = racine / "rules" / nom
+        texte = fichier.read_text(encoding="utf-8")
+        if avant is None:  # the first refusal motif's label
+            avant = re.search(r"libelle: [^\n]+", texte).group(0)
+            apres = "libelle: Motif de refus (version modifiée)"
+        assert texte.count(avant) == 1, (nom, avant)
+        fichier.write_text(texte.replace(avant, apres), encoding="utf-8")
+    return racine / "rules"
+
+
 def _versions(sessions, copie) -> tuple[str, str]:
     with dbmod.transaction(sessions) as s:
         disque, _ = enregistrer_version(s, acteur="tests", source="commande")
@@ -237,3 +279,81 @@ def test_l_archive_est_reproductible_et_donne_la_version(tmp_path):
     v.archive = a[:-10] + b"0123456789"
     with pytest.raises(activation.ErreurActivation, match="altérée"):
         activation.extraire(v)
+
+
+def _ce_que_lit_l_application(client, sessions, logement_id: int) -> dict:
+    """What the application shows or decides from its own policies of rules/ (this process, no restart)."""
+    from engine.geo import charger_territoire
+    from webapp.referentiels import situations_prioritaires
+    from webapp.regles import consultation
+    from webapp.services import bilan, decisions, flux, offres, propositions
+
+    notice = client.get("/notice").get_data(as_text=True)  # a request: the process checks the active version
+    with sessions() as s:
+        classement = [c["numero_unique"] for c in propositions.proposer(s, logement_id, DATE)["candidats"]]
+    return {
+        "classement": classement,
+        "titre": propositions.criteres_publies()["titre"],
+        # The public notice: the ranking's criteria and the CRPA texts (rules/decisions/notification.yaml).
+        "notice": (bool(re.search(r"Ancienneté de la demande[^<]*— ordre décroissant", notice)),
+                   "Sur demande écrite, vous seront communiqués" in notice),
+        "consultation": consultation.en_vigueur(DATE)["classement"]["titre"],
+        "decompte": flux.parametres_flux(DATE).decompte,
+        "motif_flux": flux.charger_regles_flux().motifs["mutation_interne"],
+        "periode_inconnue": bilan.periodes_construction()[1],
+        "decision": decisions.referentiel().notification["traitement_algorithmique"]["titre"],
+        "refus": next(iter(offres.referentiel().motifs.values())).libelle,
+        "situation": situations_prioritaires()["PRIO_HANDICAP"]["libelle"],
+        "epci": charger_territoire().nom_epci("200093201"),
+    }
+
+
+def test_apres_activation_les_politiques_de_l_application_suivent_la_version_active(engine, sessions, copie_politiques):
+    """Ranking, flux, bilan, decisions, offers, referentials and territory follow an activated version
+    without a restart, and come back with the previous one (engine.version.chemin_regles)."""
+    from webapp.services.evaluations import recalculer_evaluations
+
+    disque, modifiee = _versions(sessions, copie_politiques)
+    with dbmod.transaction(sessions) as s:
+        fp.enregistrer(s, fp.dossier("N1", depot="2024-05-02"), fp.dossier("N2", depot="2023-05-02"),
+                       fp.dossier("N3", depot="2025-05-02"))
+        recalculer_evaluations(s, DATE, acteur="tests")
+        logement_id = fp.logement(s).id
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "x", "TESTING": True, "ENREGISTRER_VERSION_REGLES": False})
+    client = app.test_client()
+
+    avant = _ce_que_lit_l_application(client, sessions, logement_id)
+    assert avant == {
+        "classement": [fp.nu("N2"), fp.nu("N1"), fp.nu("N3")],
+        "titre": "Ordre de présentation des candidats à la commission d'attribution",
+        "notice": (False, False),
+        "consultation": "Ordre de présentation des candidats à la commission d'attribution",
+        "decompte": "orientation",
+        "motif_flux": "Mutation interne",
+        "periode_inconnue": "Période inconnue",
+        "decision": "Information sur l'usage d'un traitement algorithmique",
+        "refus": avant["refus"],
+        "situation": "Personne en situation de handicap ou ménage ayant à charge une personne en situation de handicap",
+        "epci": "Métropole Européenne de Lille",
+    }
+    assert avant["refus"] != "Motif de refus (version modifiée)"
+
+    assert CliRunner().invoke(commande_activer, [modifiee], obj=_contexte(engine)).exit_code == 0
+    apres = _ce_que_lit_l_application(client, sessions, logement_id)
+    assert apres == {
+        "classement": [fp.nu("N3"), fp.nu("N1"), fp.nu("N2")],
+        "titre": "Ordre de présentation des candidats (version modifiée)",
+        "notice": (True, True),
+        "consultation": "Ordre de présentation des candidats (version modifiée)",
+        "decompte": "bail_signe",
+        "motif_flux": "Mutation interne (version modifiée)",
+        "periode_inconnue": "Période non renseignée",
+        "decision": "Usage d'un traitement algorithmique (version modifiée)",
+        "refus": "Motif de refus (version modifiée)",
+        "situation": "Handicap (version modifiée)",
+        "epci": "MEL (version modifiée)",
+    }
+
+    # Back to the previous version: everything comes back.
+    assert CliRunner().invoke(commande_activer, [disque], obj=_contexte(engine)).exit_code == 0
+    assert _ce_que_lit_l_application(client, sessions, logement_id) == avant

@@ -739,14 +739,15 @@ def test_les_noms_ne_paraissent_que_pour_les_roles_qui_traitent_les_donnees_pers
 def test_un_fichier_du_referentiel_des_decisions_invalide_est_refuse_en_nommant_fichier_et_champ(tmp_path):
     import shutil
 
+    from engine.version import chemin_regles
     from engine.yaml_strict import ErreurRegles
 
-    shutil.copytree(svc.DOSSIER, tmp_path / "decisions")
+    shutil.copytree(chemin_regles("decisions"), tmp_path / "decisions")
     motifs = tmp_path / "decisions" / "motifs.yaml"
     motifs.write_text(motifs.read_text(encoding="utf-8").replace("    types: [rejet_irrecevabilite]\n", "    types: [rejet]\n", 1), encoding="utf-8")
     with pytest.raises(ErreurRegles, match="motifs.yaml, règle REJ_PLAFONDS, champ types : type de décision inconnu : rejet"):
         svc.charger_referentiel(tmp_path / "decisions")
-    shutil.copy(svc.DOSSIER / "motifs.yaml", motifs)
+    shutil.copy(chemin_regles("decisions", "motifs.yaml"), motifs)
     types = tmp_path / "decisions" / "types.yaml"
     types.write_text(types.read_text(encoding="utf-8").replace("  rang_max: 3\n", ""), encoding="utf-8")
     with pytest.raises(ErreurRegles, match="types.yaml, règle classement, champ rang_max : champ obligatoire absent"):

@@ -173,7 +173,7 @@ def test_les_exclusions_du_flux_sont_des_regles_avec_reference_et_non_confirmees
 
 
 def test_un_fichier_d_exclusions_casse_est_refuse_en_nommant_fichier_regle_et_champ(tmp_path: Path):
-    source = (Path(flux.FICHIER_EXCLUSIONS)).read_text(encoding="utf-8")
+    source = flux.fichier_exclusions().read_text(encoding="utf-8")
     casse = tmp_path / "exclusions.yaml"
     casse.write_text(source.replace("valeur: mutation_interne}", "valeur: demenagement}", 1), encoding="utf-8")
     with pytest.raises(ErreurRegles) as exc:

@@ -12,8 +12,11 @@ and the SNE code lists), named as the digest names them, with fixed dates and ow
 always give the same bytes, whose SHA-256 is stored beside it. Extracted into a directory of the
 machine's temporary space named after that SHA-256 (checked before use), the archive gives a rules/
 directory whose version is the stored one; the engine evaluates with it (engine.evaluation.
-utiliser_racine: its rules, grids and dated parameters). The territory tables and the webapp's own
-policies (flux, ranking, decisions) are read from the files on disk.
+utiliser_racine: its rules, grids and dated parameters). The application's readers of rules/ build
+their paths with engine.version.chemin_regles, under the same directory, with caches per file: the
+territory tables, the flux exclusions, parameters and bilan periods, the ranking, the decision and
+offer referentials, the priority situations and sensitive motifs follow the active version too
+(README, « Versions du référentiel », says what does not).
 
 The active version is one row (referentiel_actif). Each process (gunicorn worker, command) reads it at
 most every CALEOL_REFERENTIEL_VERIFICATION seconds (2 by default; one primary-key read) and, when it

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.geo import charger_territoire
-from engine.parametres import RACINE_REGLES, ValeurEnVigueur, charger_referentiel
+from engine.parametres import ValeurEnVigueur, charger_referentiel
 from engine.regles import Grille, reglement
-from engine.version import version_regles
+from engine.version import chemin_regles, version_regles
 from engine.yaml_strict import charger_yaml
 
 from .conditions_fr import Noeud, en_clair, structure
@@ -126,10 +126,10 @@ class GroupeParametres:
 
 def _descriptions_domaines() -> dict[str, str]:
     res = {}
-    for fichier in sorted((RACINE_REGLES / "regles").glob("*.yaml")):
+    for fichier in sorted(chemin_regles("regles").glob("*.yaml")):
         contenu = charger_yaml(fichier)
         res[contenu["domaine"]] = sans_renvoi_interne(" ".join(str(contenu.get("description", "")).split()))
-    flux = charger_yaml(RACINE_REGLES / "flux" / "exclusions.yaml")
+    flux = charger_yaml(chemin_regles("flux", "exclusions.yaml"))
     res["flux"] = sans_renvoi_interne(" ".join(str(flux.get("description", "")).split()))
     return res
 
@@ -194,12 +194,10 @@ def _groupe(valeur: ValeurEnVigueur) -> str:
 
 
 def parametres_en_vigueur(date: dt.date) -> list[GroupeParametres]:
-    from ..services.flux import DOSSIER_FLUX
-
     groupes: dict[str, GroupeParametres] = {}
     quartiles: dict[str, dict[str, Any]] = defaultdict(dict)
     territoire = charger_territoire()
-    for racine in (None, DOSSIER_FLUX):
+    for racine in (None, chemin_regles("flux")):
         p = charger_referentiel(racine).a_la_date(date)
         for chemin in p.chemins():
             v = p.parametre(chemin)

@@ -73,27 +73,27 @@ def _relatif(p: Path, base: Path = RACINE) -> str:
 
 def calculer_inventaire(racine: Path | None = None) -> dict[str, Any]:
     """The inventory of the rule files on disk, or of the rules/ directory `racine` (raises ErreurRegles
-    if the rulebook does not load). The flux exclusions and the ranking policy are the disk's."""
+    if the rulebook does not load), flux exclusions and ranking policy included."""
     from engine.parametres import RACINE_REGLES, _charger
     from engine.regles import charger_reglement
 
-    from ..services.flux import DOSSIER_FLUX, FICHIER_EXCLUSIONS, _charger_regles
+    from ..services.flux import _charger_regles
     from ..services.propositions import charger_politique
 
     racine = Path(racine or DOSSIER_REGLES).resolve()
     reglement = charger_reglement(racine) if racine != Path(RACINE_REGLES).resolve() else charger_reglement()
     parametres: dict[str, str] = {}
-    for dossier in (racine, DOSSIER_FLUX):
+    for dossier in (racine, racine / "flux"):
         # Without the cache: the files may have changed since this process loaded them.
         referentiel = _charger.__wrapped__(Path(dossier).resolve())
         for chemin, definition in referentiel.definitions.items():
             parametres[chemin] = _hash(_champs(definition))
     regles = {r.id: _hash(_champs(r, "chemins", "fichier")) for r in reglement.regles}
-    for r in _charger_regles.__wrapped__(FICHIER_EXCLUSIONS).regles:
+    for r in _charger_regles.__wrapped__(racine / "flux" / "exclusions.yaml").regles:
         regles[r.id] = _hash(_champs(r, "predicat"))
     criteres = {c.id: _hash(_champs(c, "chemins", "condition")) for g in reglement.grilles for c in g.criteres}
     grilles = {g.id: _hash(_champs(g, "criteres", "fichier")) for g in reglement.grilles}
-    classement = {c.id: _hash(_champs(c)) for c in charger_politique().criteres}
+    classement = {c.id: _hash(_champs(c)) for c in charger_politique(racine / "propositions" / "classement.yaml").criteres}
     fichiers = {_relatif(p, racine.parent): hashlib.sha256(p.read_bytes()).hexdigest()[:16]
                 for p in fichiers_versionnes(racine)}
     return {
@@ -254,18 +254,24 @@ def enregistrer_au_demarrage(sessions) -> None:
 
 def recharger_regles() -> None:
     """Forget every rulebook cache of this process: the engine's compiled rules, the parameters, the
-    flux exclusions, the published ranking and the labels of the filters. `engine.evaluation.recharger`
-    alone keeps the parameter tables, which would then be read with the new version's name."""
+    flux exclusions and periods, the published ranking, the decision and offer referentials, the
+    priority situations and the labels of the filters. `engine.evaluation.recharger` alone keeps the
+    parameter tables, which would then be read with the new version's name. (An activation does not
+    need it for the application's readers: their caches are per file of rules/, engine.version.chemin_regles.)"""
     from engine.evaluation import recharger
     from engine.parametres import _charger
 
-    from .. import filtres
-    from ..services import flux, propositions
+    from .. import filtres, referentiels
+    from ..services import bilan, decisions, flux, offres, propositions
     from . import consultation
 
     recharger()
     _charger.cache_clear()
     flux._charger_regles.cache_clear()
-    propositions.politique.cache_clear()
+    bilan._periodes_construction.cache_clear()
+    propositions._politique.cache_clear()
+    decisions._referentiel.cache_clear()
+    offres._referentiel.cache_clear()
+    referentiels.oublier()
     filtres._libelles_regles.cache_clear()
     consultation._cache.clear()

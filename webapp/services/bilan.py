@@ -43,9 +43,8 @@ from ..models import (
     TypeOrganisation,
     TypeReservataire,
 )
-from .flux import DOSSIER_FLUX, charger_regles_flux, couvertures
+from .flux import charger_regles_flux, couvertures, dossier_flux
 
-FICHIER_PERIODES = DOSSIER_FLUX / "bilan.yaml"
 GABARITS = Path(__file__).resolve().parent.parent / "templates"
 
 LIBELLES_TYPES = {
@@ -87,9 +86,14 @@ class Periode:
     fin: int | None
 
 
-@lru_cache(maxsize=2)
-def periodes_construction(chemin: Path = FICHIER_PERIODES) -> tuple[tuple[Periode, ...], str]:
-    """The construction periods of rules/flux/bilan.yaml (contiguous, without overlap) and the unknown label."""
+def periodes_construction(chemin: Path | None = None) -> tuple[tuple[Periode, ...], str]:
+    """The construction periods of rules/flux/bilan.yaml of the active version, or of `chemin` (contiguous,
+    without overlap), and the unknown label."""
+    return _periodes_construction(chemin or dossier_flux() / "bilan.yaml")
+
+
+@lru_cache(maxsize=4)
+def _periodes_construction(chemin: Path) -> tuple[tuple[Periode, ...], str]:
     fichier = "rules/flux/bilan.yaml"
     contenu = charger_yaml(chemin)
     if not isinstance(contenu, dict) or set(contenu) != {"periodes_construction", "libelle_inconnue"}:

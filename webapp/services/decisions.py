@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from engine.version import chemin_regles
 from engine.yaml_strict import ErreurRegles, charger_yaml
 
 from ..audit import journaliser
@@ -53,7 +54,6 @@ from ..models import (
     Vote,
 )
 
-DOSSIER = Path(__file__).resolve().parents[2] / "rules" / "decisions"
 CONFLIT = "conflit"
 LONGUEUR_MAX_TEXTE = 5000
 
@@ -155,8 +155,9 @@ def _reference(fichier: Path, brut: Any, regle: str, cle: str = "reference") -> 
     )
 
 
-def charger_referentiel(dossier: Path = DOSSIER) -> ReferentielDecisions:
+def charger_referentiel(dossier: Path | None = None) -> ReferentielDecisions:
     """Read and check rules/decisions/*.yaml; an invalid file raises ErreurRegles naming file and field."""
+    dossier = dossier or chemin_regles("decisions")
     f_types, f_motifs = dossier / "types.yaml", dossier / "motifs.yaml"
     f_pieces, f_recours, f_notif = dossier / "pieces_justificatives.yaml", dossier / "voies_de_recours.yaml", dossier / "notification.yaml"
 
@@ -258,9 +259,14 @@ def charger_referentiel(dossier: Path = DOSSIER) -> ReferentielDecisions:
     )
 
 
-@functools.cache
 def referentiel() -> ReferentielDecisions:
-    return charger_referentiel()
+    """Of rules/decisions in the rulebook version this process evaluates with (cached per directory)."""
+    return _referentiel(chemin_regles("decisions"))
+
+
+@functools.lru_cache(maxsize=4)
+def _referentiel(dossier: Path) -> ReferentielDecisions:
+    return charger_referentiel(dossier)
 
 
 # --------------------------------------------------------------------------- errors and actors

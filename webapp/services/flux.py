@@ -20,8 +20,8 @@ from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session
 
 from engine.conditions import Catalogue, compiler, decrire, valider_condition
-from engine.parametres import RACINE_REGLES, Parametres, charger_referentiel, parametres_a_la_date
-from engine.version import version_regles
+from engine.parametres import Parametres, charger_referentiel, parametres_a_la_date
+from engine.version import chemin_regles, version_regles
 from engine.yaml_strict import ErreurRegles, charger_yaml
 
 from ..audit import journaliser
@@ -43,8 +43,6 @@ from ..models import (
     TypeReservataire,
 )
 
-DOSSIER_FLUX = RACINE_REGLES / "flux"
-FICHIER_EXCLUSIONS = DOSSIER_FLUX / "exclusions.yaml"
 LEGIFRANCE = "https://www.legifrance.gouv.fr/"
 
 # Key of the bailleur's own share in the algorithm (its own réservataire row, if any, or none).
@@ -67,6 +65,15 @@ class ErreurFlux(ValueError):
     def __init__(self, message: str, champ: str = "_general") -> None:
         self.erreurs = {champ: [message]}
         super().__init__(message)
+
+
+def dossier_flux() -> Path:
+    """rules/flux of the rulebook version this process evaluates with (engine.version.chemin_regles)."""
+    return chemin_regles("flux")
+
+
+def fichier_exclusions() -> Path:
+    return chemin_regles("flux", "exclusions.yaml")
 
 
 # --- the exclusion rules (rules/flux/exclusions.yaml) ---------------------------------------------
@@ -132,14 +139,15 @@ def _texte_regle(fichier: str, rid: str | None, champ: str, valeur: Any) -> str:
 
 
 def charger_regles_flux(chemin: str | Path | None = None) -> ReglesFlux:
-    """Load and check rules/flux/exclusions.yaml (cached); `ErreurRegles` names file, rule and field."""
-    return _charger_regles(Path(chemin).resolve() if chemin else FICHIER_EXCLUSIONS)
+    """Load and check rules/flux/exclusions.yaml of the active version, or the file `chemin` (cached per
+    file); `ErreurRegles` names file, rule and field."""
+    return _charger_regles(Path(chemin).resolve() if chemin else fichier_exclusions())
 
 
 @lru_cache(maxsize=4)
 def _charger_regles(chemin: Path) -> ReglesFlux:
     try:
-        fichier = str(chemin.relative_to(RACINE_REGLES.parent))
+        fichier = str(chemin.relative_to(chemin_regles().parent))
     except ValueError:
         fichier = str(chemin)
     if not chemin.is_file():
@@ -238,7 +246,7 @@ class ParametresFlux:
 
 def parametres_flux(date: dt.date) -> ParametresFlux:
     """The flux parameters in force at `date` (rules/flux/parametres and the designation delay)."""
-    p = charger_referentiel(DOSSIER_FLUX).a_la_date(date).suivi()
+    p = charger_referentiel(dossier_flux()).a_la_date(date).suivi()
     generaux = parametres_a_la_date(date).suivi()
     decompte = p.valeur("flux.decompte")
     if decompte not in DECOMPTES:
@@ -262,7 +270,7 @@ def parametres_flux(date: dt.date) -> ParametresFlux:
 
 def objectif_logement_d_abord(epci: str, date: dt.date) -> int | None:
     """Yearly Logement d'abord objective of the territory (rules/flux/parametres/objectifs.yaml), or None."""
-    p: Parametres = charger_referentiel(DOSSIER_FLUX).a_la_date(date)
+    p: Parametres = charger_referentiel(dossier_flux()).a_la_date(date)
     return p.valeur_ou_none(f"politique.logement_d_abord.objectif_annuel.{epci}")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.parametres import ParametreIntrouvable, parametres_a_la_date
 from engine.regles import reglement
-from engine.version import version_regles
+from engine.version import chemin_regles, version_regles
 from engine.yaml_strict import charger_yaml
 
 from ..regles import consultation
@@ -121,7 +121,7 @@ def contenu_notice(session: Session, date: dt.date) -> dict[str, Any]:
     domaines = {d.code: d for d in vue["domaines"]}
     ressources = list(domaines["ressources"].regles) if "ressources" in domaines else []
     ressources += [r for r in (domaines.get("recevabilite").regles if "recevabilite" in domaines else []) if "plafond" in r.id]
-    notification = charger_yaml(consultation.RACINE_REGLES / DOMAINE_FICHIER_DECISIONS)
+    notification = charger_yaml(chemin_regles(DOMAINE_FICHIER_DECISIONS))
     return {
         "date": date,
         "version": version_regles(),

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.parametres import parametres_a_la_date
+from engine.version import chemin_regles
 from engine.yaml_strict import ErreurRegles, charger_yaml
 
 from ..audit import journaliser
@@ -68,7 +69,6 @@ from ..schemas.champs import ErreurValidation, charger
 from ..schemas.offre import ACCEPTEE, LIBELLES, BailSchema, PieceSchema, ReponseSchema
 from . import decisions as svc_decisions
 
-DOSSIER = Path(__file__).resolve().parents[2] / "rules" / "decisions"
 PARAMETRE_DELAI = "delais.acceptation_offre_jours"
 # SNE ListeMotifsRadiation: « Radiation suite à attribution d'un logement ».
 MOTIF_RADIATION_ATTRIBUTION = "RADATT"
@@ -111,8 +111,9 @@ class ReferentielOffres:
         return {m.code: m.libelle for m in self.motifs.values() if not m.expiration}
 
 
-def charger_referentiel(dossier: Path = DOSSIER) -> ReferentielOffres:
+def charger_referentiel(dossier: Path | None = None) -> ReferentielOffres:
     """Read and check rules/decisions/motifs_refus_offre.yaml; a defect raises ErreurRegles naming the field."""
+    dossier = dossier or chemin_regles("decisions")
     fichier = dossier / "motifs_refus_offre.yaml"
     brut = charger_yaml(fichier)
 
@@ -151,9 +152,14 @@ def charger_referentiel(dossier: Path = DOSSIER) -> ReferentielOffres:
                              note=note, lettre=textes)
 
 
-@functools.cache
 def referentiel() -> ReferentielOffres:
-    return charger_referentiel()
+    """Of rules/decisions in the rulebook version this process evaluates with (cached per directory)."""
+    return _referentiel(chemin_regles("decisions"))
+
+
+@functools.lru_cache(maxsize=4)
+def _referentiel(dossier: Path) -> ReferentielOffres:
+    return charger_referentiel(dossier)
 
 
 def delai_reponse(date: dt.date) -> int:

@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session, joinedload
 from engine.derivations import AideLogement, surface_minimale
 from engine.evaluation import evaluer
 from engine.geo import charger_territoire, zone_plafonds
-from engine.parametres import RACINE_REGLES, parametres_a_la_date
-from engine.version import version_regles
+from engine.parametres import parametres_a_la_date
+from engine.version import chemin_regles, version_regles
 from engine.yaml_strict import ErreurRegles, charger_yaml
 
 from ..models import (
@@ -63,7 +63,6 @@ from ..models import (
 from .dossiers import en_json
 from .evaluations import _charger_dossiers
 
-FICHIER_CLASSEMENT = RACINE_REGLES / "propositions" / "classement.yaml"
 CHAMPS = ("dalo_designe", "dalo", "prioritaire", "score", "date_depot", "numero_unique")
 SENS = ("croissant", "decroissant")
 PERIMETRES = ("commune", "epci")
@@ -124,8 +123,8 @@ class Politique:
 def _exiger(condition: bool, fichier: Path, message: str, *, champ: str, regle: str | None = None) -> None:
     if not condition:
         nom = fichier.as_posix()
-        if fichier.is_relative_to(RACINE_REGLES.parent):
-            nom = fichier.relative_to(RACINE_REGLES.parent).as_posix()
+        if fichier.is_relative_to(chemin_regles().parent):
+            nom = fichier.relative_to(chemin_regles().parent).as_posix()
         raise ErreurRegles(nom, message, regle=regle, champ=champ)
 
 
@@ -135,8 +134,15 @@ def _reference(brut: Any, fichier: Path, champ: str, regle: str | None) -> dict[
     return {"titre": str(brut["titre"]), "lien": str(brut["lien"])}
 
 
-def charger_politique(fichier: Path = FICHIER_CLASSEMENT) -> Politique:
-    """Read and check rules/propositions/classement.yaml; a defect names the file, the entry and the field."""
+def fichier_classement() -> Path:
+    """rules/propositions/classement.yaml of the rulebook version this process evaluates with."""
+    return chemin_regles("propositions", "classement.yaml")
+
+
+def charger_politique(fichier: Path | None = None) -> Politique:
+    """Read and check rules/propositions/classement.yaml (of the active version, or the file `fichier`);
+    a defect names the file, the entry and the field."""
+    fichier = fichier or fichier_classement()
     brut = charger_yaml(fichier)
     _exiger(isinstance(brut, dict), fichier, "document YAML attendu (mapping)", champ="racine")
     criteres = []
@@ -192,9 +198,14 @@ def charger_politique(fichier: Path = FICHIER_CLASSEMENT) -> Politique:
     )
 
 
-@lru_cache(maxsize=1)
 def politique() -> Politique:
-    return charger_politique()
+    """The published ranking of the active version (cached per file: an activation changes the file)."""
+    return _politique(fichier_classement())
+
+
+@lru_cache(maxsize=4)
+def _politique(fichier: Path) -> Politique:
+    return charger_politique(fichier)
 
 
 def criteres_publies() -> dict[str, Any]:
