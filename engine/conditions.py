@@ -131,17 +131,31 @@ def faits_plats(faits: Mapping[str, Any], prefixe: str = "", sortie: dict[str, A
             raise ValueError(f"nom de fait réservé : {cle}")
         chemin = prefixe + cle
         if type(valeur) is dict:
-            # A group of facts (the common case): its leaves inline, without a recursive call.
-            sous = chemin + "."
+            # A group of facts (the common case): its leaves inline, without a recursive call; the
+            # dotted path of each leaf is built once per process (a string kept with its hash).
+            noms = _chemins.get(chemin)
+            if noms is None:
+                noms = {} if len(_chemins) >= TAILLE_CHEMINS else _chemins.setdefault(chemin, {})
             for k, v in valeur.items():
+                nom = noms.get(k)
+                if nom is None:
+                    nom = chemin + "." + k
+                    if len(noms) < TAILLE_CHEMINS:
+                        noms[k] = nom
                 t = type(v)
                 if t is bool or t is str or t is int:
-                    plat[sous + k] = v
+                    plat[nom] = v
                 else:
-                    _feuille(sous + k, v, plat)
+                    _feuille(nom, v, plat)
             continue
         _feuille(chemin, valeur, plat)
     return plat
+
+
+# group path → {key: "group path.key"}: the paths of the facts are those of the catalogue, a few
+# hundred; the bound only keeps arbitrary input (tests, tools) from growing it.
+TAILLE_CHEMINS = 4096
+_chemins: dict[str, dict[str, str]] = {}
 
 
 def _feuille(chemin: str, valeur: Any, plat: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from .geo import Territoire, charger_territoire, zone_plafonds
 from .parametres import FINANCEMENTS, RACINE_REGLES, Parametres, parametres_a_la_date
@@ -78,6 +78,22 @@ def codes_situations() -> tuple[str, ...]:
 
 
 # --- results ----------------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_nouveau = object.__new__
+
+
+def _figer(cls: type[_T], **champs: Any) -> _T:
+    """`cls(**champs)` for one of the frozen dataclasses below, given every one of its fields.
+
+    The `__init__` generated for a frozen dataclass sets each field with `object.__setattr__` (about
+    0.2 µs a field; a derivation has about 70): here the instance's `__dict__` is filled at once, which
+    is what those calls do. Same object (equality, repr, hash, immutability); these classes have no
+    `__post_init__`, and tests/engine/test_derivations.py checks that every field is given.
+    """
+    objet = _nouveau(cls)
+    objet.__dict__.update(champs)
+    return objet
 
 @dataclass(frozen=True)
 class AideLogement:
@@ -237,7 +253,7 @@ def deriver(
     )
     pieces = ressources.pieces_manquantes
     faits = _faits(dossier, logement, date, p, menage, localisation, ressources, plafonds, adequation)
-    return Derivation(
+    return _figer(Derivation,
         date=date,
         menage=menage,
         localisation=localisation,
@@ -288,7 +304,7 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
                 else:
                     uc = p.valeur("unites_consommation.personne_sous_age_seuil")
         handicap = bool(compte and (brute.get("handicap") or {}).get("cmi_invalidite"))
-        personnes.append(PersonneDerivee(
+        personnes.append(_figer(PersonneDerivee,
             rang=i + 1, role=role, libelle=_libelle(i + 1, role, roles), age=age, personne=bool(compte),
             a_charge=bool(a_charge), unites_consommation=uc, surface=bool(surface), handicap=handicap,
         ))
@@ -329,7 +345,7 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
         if candidat > equivalent:
             equivalent, fondement = candidat, "jeune_menage"
     nb_categories = p.valeur("menage.categorie.nombre_categories")
-    return Menage(
+    return _figer(Menage,
         personnes=tuple(personnes),
         nb_personnes=nb,
         nb_personnes_a_charge=nb_charge,
@@ -374,8 +390,8 @@ def _localisation(
             if territoire.commune(commune) is None:
                 avertissements.append(f"Commune {commune} inconnue du référentiel géographique : EPCI inconnu.")
             zone = p.memorise(("zone", commune, territoire), lambda q, c=commune: zone_plafonds(c, q, territoire))
-            return Localisation(commune=commune, source=source, zone=zone, epci=territoire.epci(commune))
-    return Localisation(commune=None, source=None, zone=None, epci=None)
+            return _figer(Localisation, commune=commune, source=source, zone=zone, epci=territoire.epci(commune))
+    return _figer(Localisation, commune=None, source=None, zone=None, epci=None)
 
 
 def _revenus_annee(
@@ -485,7 +501,7 @@ def _ressources(
         siren = territoire.epci(commune)
         if siren and siren not in quartiles:
             quartiles[siren] = _quartile(annuel_par_uc, siren, p)
-    return Ressources(
+    return _figer(Ressources,
         complet=revenu_n2 is not None,
         revenu_retenu=retenu,
         source=source,
@@ -532,7 +548,7 @@ def _quartile(annuel_par_uc: Decimal | None, siren: str | None, p: Parametres) -
 
 def _plafonds(menage: Menage, zone: str | None, logement: Mapping[str, Any] | None, p: Parametres) -> Plafonds:
     if zone is None:
-        return Plafonds(zone=None, par_financement={}, applicable=None, financement_applicable=None)
+        return _figer(Plafonds, zone=None, par_financement={}, applicable=None, financement_applicable=None)
     cle = ("plafonds", menage.categorie, menage.personnes_supplementaires, zone)
     valeurs = dict(p.memorise(cle, lambda q: _plafonds_par_financement(menage.categorie, menage.personnes_supplementaires, zone, q)))
     if logement is not None and logement.get("financement") in valeurs:
@@ -540,7 +556,7 @@ def _plafonds(menage: Menage, zone: str | None, logement: Mapping[str, Any] | No
     else:
         # No dwelling: the ceiling of the highest financing.
         financement = max(valeurs, key=lambda f: valeurs[f])
-    return Plafonds(zone=zone, par_financement=valeurs, applicable=valeurs[financement], financement_applicable=financement)
+    return _figer(Plafonds, zone=zone, par_financement=valeurs, applicable=valeurs[financement], financement_applicable=financement)
 
 
 def _plafonds_par_financement(categorie: int, supplementaires: int, zone: str, p: Parametres) -> dict[str, Decimal]:
@@ -611,7 +627,7 @@ def _adequation(
     reste = euros((ressources.mensuelles - cout_net) / uc / jours) if uc > 0 else None
     surface = logement.get("surface_habitable")
     nb_surface = menage.nb_personnes_surface
-    return Adequation(
+    return _figer(Adequation,
         financement=logement["financement"],
         cout_mensuel=cout,
         aide_logement=aide_montant,

@@ -277,7 +277,7 @@ class MoteurDurable:
         with self._verrou:
             sid = str(next(self._sids))
             self._courant = trouvees = []
-            assertes: list[str] = []
+            assertes: list[_Shard] = []
             try:
                 for groupe in groupes:
                     for shard in self.shards[groupe]:
@@ -286,7 +286,7 @@ class MoteurDurable:
                             fait = _imbriquer(fait)
                         fait["kind"] = DISCRIMINANT["kind"]
                         fait["sid"] = sid
-                        assertes.append(shard.nom)
+                        assertes.append(shard)
                         if self.glue == "leger":
                             self._asserter_leger(shard, json_fait(fait), trouvees)
                             continue
@@ -304,9 +304,10 @@ class MoteurDurable:
                             raise ErreurMoteur(f"une action de {shard.nom} a échoué : {etat['exception']}")
             finally:
                 erreur_suppression = None
-                for nom in assertes:
+                for shard in assertes:
                     try:
-                        self._hote.delete_state(nom, sid)
+                        # what Host.delete_state(nom, sid) does, without its two Python calls
+                        durable_rules_engine.delete_state(shard.handle, sid)
                     except Exception as exc:  # noqa: BLE001 - reported below unless already failing
                         erreur_suppression = exc
                 self._courant = []

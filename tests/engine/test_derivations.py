@@ -15,6 +15,7 @@ A case gives:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -232,6 +233,24 @@ def test_les_faits_derives_sont_au_catalogue():
 
     inconnus = [c for c in chemins(resultat.faits) if c not in catalogue and f"{c.rsplit('.', 1)[0]}.*" not in catalogue]
     assert inconnus == []
+
+
+def test_chaque_resultat_type_porte_tous_ses_champs_comme_s_il_sortait_de_son_constructeur():
+    """The results are built by `_figer` (their __dict__ filled at once): every field is there, and
+    each object equals, hashes and prints like the one its frozen-dataclass constructor builds."""
+    exemple = json.loads((RACINE / "fixtures" / "dossiers" / "famille_monoparentale_lille.json").read_text("utf-8"))
+    resultat = deriver(charger_dossier(exemple), charger_logement(LOGEMENT_BASE), dt.date(2026, 6, 15))
+    objets = [resultat, resultat.menage, resultat.localisation, resultat.ressources, resultat.plafonds,
+              resultat.adequation, *resultat.menage.personnes]
+    assert len(resultat.menage.personnes) >= 2
+    for objet in objets:
+        noms = [f.name for f in dataclasses.fields(objet)]
+        assert list(vars(objet)) == noms, type(objet).__name__
+        construit = type(objet)(**vars(objet))
+        assert construit == objet and repr(construit) == repr(objet)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(objet, noms[0], None)
+    assert hash(resultat.menage) == hash(type(resultat.menage)(**vars(resultat.menage)))
 
 
 def test_des_parametres_d_une_autre_date_sont_refuses():
