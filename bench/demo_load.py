@@ -3,10 +3,16 @@
     .venv/bin/python bench/demo_load.py                          # 223 000 dossiers, PostgreSQL local
     .venv/bin/python bench/demo_load.py --url sqlite --dossiers 20000 --logements 3000
     .venv/bin/python bench/demo_load.py --dossiers 20000 --valider  # also validates every dossier
+    .venv/bin/python bench/demo_load.py --dossiers 2760000 --logements 50000  # national stock (issue 7)
 
 PostgreSQL: works in a fresh schema of the given database (created, then dropped unless --garder).
 SQLite: works in a temporary file. The reference territory is loaded first and timed apart.
-Target (issue 2): 223 000 dossiers in under 2 minutes on PostgreSQL on the 2-core machine.
+Target (issue 2): 223 000 dossiers in under 2 minutes on PostgreSQL on the 2-core machine; national
+stock (issue 7, setup of W1): 2 760 000 dossiers and 50 000 logements in 8 minutes or less, 2 GB or
+less. Beyond one block of dossiers (webapp.demo.generateur.TAILLE_BLOC), PostgreSQL generates the
+blocks in forked workers (--processus, default one per core). Memory: peak RSS of the parent and the
+largest peak of the workers (forked: they share the parent's pages). The load average is printed
+before and after (other users may share the machine).
 """
 from __future__ import annotations
 
@@ -28,8 +34,13 @@ from webapp import db as dbmod  # noqa: E402
 from webapp.migrations import upgrade  # noqa: E402
 
 
-def rss_max_mo() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_max_mo(qui: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(qui).ru_maxrss / 1024
+
+
+def charge_machine() -> str:
+    un, cinq, quinze = os.getloadavg()
+    return f"charge {un:.2f} / {cinq:.2f} / {quinze:.2f} (1, 5, 15 min ; {os.cpu_count()} cœurs)"
 
 
 def main() -> int:
@@ -42,6 +53,8 @@ def main() -> int:
     parser.add_argument("--date", default=os.environ.get("CALEOL_TODAY") or "2026-06-15", help="date de référence")
     parser.add_argument("--garder", action="store_true", help="ne pas supprimer le schéma PostgreSQL à la fin")
     parser.add_argument("--valider", action="store_true", help="valider aussi chaque dossier avec charger_dossier")
+    parser.add_argument("--processus", type=int, default=None,
+                        help="processus de génération des blocs de dossiers (PostgreSQL ; défaut : un par cœur)")
     args = parser.parse_args()
     os.environ["CALEOL_TODAY"] = args.date
 
@@ -69,12 +82,15 @@ def main() -> int:
             charger_territoire(session, acteur="bench")
         duree_territoire = time.perf_counter() - debut
 
+        print(f"avant : {charge_machine()}", flush=True)
         debut = time.perf_counter()
         with dbmod.transaction(factory) as session:
             resultat = charger_demo(
-                session, seed=args.seed, nb_dossiers=args.dossiers, nb_logements=args.logements, acteur="bench:demo_load"
+                session, seed=args.seed, nb_dossiers=args.dossiers, nb_logements=args.logements, acteur="bench:demo_load",
+                processus=args.processus,
             )
         duree = time.perf_counter() - debut
+        print(f"après : {charge_machine()}", flush=True)
 
         print(f"base : {url}")
         print(f"graine {args.seed}, {args.dossiers} dossiers, {args.logements} logements, date de référence {args.date}")
@@ -85,7 +101,8 @@ def main() -> int:
         for table, n in resultat.comptes.items():
             print(f"  {table:<24} {n:>10,}".replace(",", " "))
         print(f"empreinte : {resultat.empreinte}")
-        print(f"mémoire résidente maximale : {rss_max_mo():.0f} Mo")
+        print(f"mémoire résidente maximale : {rss_max_mo():.0f} Mo (parent), "
+              f"{rss_max_mo(resource.RUSAGE_CHILDREN):.0f} Mo (le plus gros processus de génération)")
 
         if args.valider:
             from webapp.demo.generateur import JeuDemo

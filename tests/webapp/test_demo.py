@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.security import check_password_hash
 
 from webapp.cli import main
@@ -68,8 +68,8 @@ def test_l_empreinte_ne_depend_pas_du_decoupage_en_lots():
     empreintes = []
     for taille in (7, 5000):
         h = Empreinte()
-        for table, lignes in JeuDemo(42, 120, 40, REFERENCE).lots(taille):
-            h.ajouter(table, lignes)
+        for table, lignes, bloc in JeuDemo(42, 120, 40, REFERENCE).lots(taille):
+            h.ajouter(table, lignes, bloc)
         empreintes.append(h.hexdigest())
     assert empreintes[0] == empreintes[1]
 
@@ -336,3 +336,104 @@ def test_un_compte_de_demonstration_deja_present_est_refuse_sans_rien_ecrire(ses
     with sessions() as s:
         assert compter(s, Demande) == 0
         assert compter(s, AuditEntry, AuditEntry.action == "demo.charger") == 0
+
+
+# --- blocks of dossiers and the bulk path (national stock) ------------------------------------------
+
+def test_en_plusieurs_blocs_le_premier_garde_le_flux_unique_et_les_suivants_ont_leur_flux_et_leurs_identifiants():
+    from webapp.demo.generateur import PAS_IDS_BLOC
+
+    unique = list(JeuDemo(42, 150, 40, REFERENCE).dossiers())
+    jeu = JeuDemo(42, 150, 40, REFERENCE, taille_bloc=60)
+    en_blocs = list(jeu.dossiers())
+    assert [i for i, _, _ in en_blocs] == list(range(150))
+    # Block 0 is the single stream of a demo of at most one block (every demo but the national stock).
+    assert [d for _, d, _ in en_blocs[:60]] == [d for _, d, _ in unique[:60]]
+    assert [d for _, d, _ in en_blocs[60:120]] != [d for _, d, _ in unique[60:120]]
+    assert empreinte(42, 150, 40, REFERENCE, taille_bloc=60) != empreinte(42, 150, 40, REFERENCE)
+    assert empreinte(42, 150, 40, REFERENCE, taille_bloc=150) == empreinte(42, 150, 40, REFERENCE)
+    premiers: dict[tuple[str, int], int] = {}
+    for table, lignes, bloc in jeu.lots(taille=25):
+        if table in ("demande", "personne", "ressource") and lignes:
+            premiers.setdefault((table, bloc), lignes[0][0])
+    assert premiers[("demande", 1)] == 61 and premiers[("demande", 2)] == 121
+    assert premiers[("personne", 0)] == 1 and premiers[("ressource", 0)] == 1
+    assert premiers[("personne", 1)] == PAS_IDS_BLOC + 1 and premiers[("personne", 2)] == 2 * PAS_IDS_BLOC + 1
+    assert premiers[("ressource", 2)] == 2 * PAS_IDS_BLOC + 1
+
+
+def _contenu(sessions) -> dict[str, list[tuple]]:
+    from webapp.demo.lignes import ORDRE
+    from webapp.models import Base
+
+    with sessions() as s:
+        return {t: [tuple(r) for r in s.execute(select(Base.metadata.tables[t]).order_by(
+                    *Base.metadata.tables[t].primary_key.columns))] for t in ORDRE if t != "utilisateur"}
+
+
+def _vider(sessions) -> None:
+    from tests.conftest import TABLES_REFERENCE
+    from webapp.models import Base
+
+    with sessions.begin() as s:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in TABLES_REFERENCE:
+                s.execute(table.delete())
+
+
+def test_le_chemin_de_masse_en_parallele_ecrit_les_memes_lignes_et_la_meme_empreinte_qu_un_seul_processus(sessions):
+    # Blocks of 60 dossiers: on PostgreSQL, two forked workers generate them and the parent writes them.
+    attendue = empreinte(42, 150, 40, REFERENCE, taille_bloc=60)
+    contenus = []
+    for processus in (2, 1):
+        resultat = charger(sessions, dossiers=150, logements=40, processus=processus, taille_bloc=60)
+        assert resultat.empreinte == attendue
+        assert resultat.comptes["demande"] == 150
+        contenus.append(_contenu(sessions))
+        with sessions() as s:
+            assert compter(s, AuditEntry, AuditEntry.action == "demo.charger") == 1
+            assert s.scalar(select(func.max(Attribution.id))) == resultat.comptes["attribution"]
+        _vider(sessions)
+    assert contenus[0] == contenus[1]
+    assert len(contenus[0]["personne"]) > 150 and contenus[0]["attribution"]
+
+
+def _index_et_contraintes(sessions) -> list[tuple]:
+    from webapp.demo.lignes import TABLES_DOSSIER
+
+    with sessions() as s:
+        index = s.execute(text(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = ANY(:t) ORDER BY 1, 2"), {"t": list(TABLES_DOSSIER)}).all()
+        contraintes = s.execute(text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+            "WHERE connamespace = current_schema()::regnamespace AND conrelid::regclass::text = ANY(:t) ORDER BY 1, 2"),
+            {"t": list(TABLES_DOSSIER)}).all()
+    return [tuple(r) for r in index + contraintes]
+
+
+def test_postgresql_les_index_et_cles_etrangeres_differes_sont_recrees_a_l_identique_et_un_echec_les_laisse_en_place(
+        sessions, backend, monkeypatch):
+    if backend != "postgresql":
+        pytest.skip("index et contraintes différés : PostgreSQL seulement")
+    avant = _index_et_contraintes(sessions)
+    assert any("fk_personne_demande_id_demande" in r for r in avant) and any("ix_personne_demande_id" in r for r in avant)
+    charger(sessions, dossiers=150, logements=40, processus=2, taille_bloc=60)
+    assert _index_et_contraintes(sessions) == avant
+    _vider(sessions)
+
+    # A worker fails in its last block, after the first blocks were written: everything is rolled back.
+    lots_bloc = JeuDemo.lots_bloc
+
+    def lots_bloc_en_echec(self, bloc, indices, taille=5000):
+        for n, lot in enumerate(lots_bloc(self, bloc, indices, taille)):
+            if bloc == 2 and n == 3:
+                raise ValueError("échec simulé dans le bloc 2")
+            yield lot
+
+    monkeypatch.setattr(JeuDemo, "lots_bloc", lots_bloc_en_echec)
+    with pytest.raises(RuntimeError, match="échec simulé dans le bloc 2"):
+        charger(sessions, dossiers=150, logements=40, processus=2, taille_bloc=60)
+    assert _index_et_contraintes(sessions) == avant
+    with sessions() as s:
+        assert compter(s, Demande) == 0

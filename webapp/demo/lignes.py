@@ -121,10 +121,19 @@ def _date(valeur: str | None) -> dt.date | None:
 
 
 class Compteurs:
-    """The next local id of each table."""
+    """The next local id of each table.
 
-    def __init__(self) -> None:
+    `premiere_demande`: the number of demandes before these (the demande ids are the dossier indices + 1);
+    `base`: where the other ids of the dossier tables start (0 for the first block of dossiers, see
+    generateur.PAS_IDS_BLOC for the others).
+    """
+
+    def __init__(self, premiere_demande: int = 0, base: int = 0) -> None:
         self.derniers = {t: 0 for t in COLONNES if t not in SANS_ID}
+        for t in TABLES_DOSSIER:
+            if t not in SANS_ID:
+                self.derniers[t] = base
+        self.derniers["demande"] = premiere_demande
 
     def suivant(self, table: str) -> int:
         self.derniers[table] += 1

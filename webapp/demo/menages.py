@@ -88,12 +88,13 @@ class FabriqueMenages:
         self.modeles_dalo = Choix({"LP": 45, "CP": 25, "CPE": 20, "LTG": 10})
         self.uc = p["unites_consommation"]
         self.montants = p["montants_mensuels"]
+        self._ages: dict[str, int] = {}
 
     # --- persons -------------------------------------------------------------------------------
 
     def _prenom(self, sexe: str, age: int) -> str:
         liste = self.enfants[sexe] if age < 25 else self.prenoms[sexe]
-        return liste[self.r.randrange(len(liste))]
+        return self.r.choice(liste)
 
     def _personne(self, role: str, sexe: str | None, naissance: dt.date | None, nom: str | None, **autres: Any) -> dict[str, Any]:
         personne = {
@@ -142,7 +143,7 @@ class FabriqueMenages:
     def _composition(self, profil: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The persons of one household and a few facts about its shape."""
         r, p = self.r, self.p
-        nom = self.noms[r.randrange(len(self.noms))]
+        nom = r.choice(self.noms)
         nationalite = self.choix_nationalite.tirer(r)
         faits: dict[str, Any] = {"profil": profil, "couple": False, "marie": False, "separe": False, "lien": None}
         personnes: list[dict[str, Any]] = []
@@ -173,18 +174,18 @@ class FabriqueMenages:
             else:
                 age2 = max(18, min(age + r.randint(-6, 6), 80))
             sexe2 = "M" if sexe == "F" else "F"
-            nom2 = nom if lien == "conjoint" else self.noms[r.randrange(len(self.noms))]
+            nom2 = nom if lien == "conjoint" else r.choice(self.noms)
             conjoint = self._adulte("cotitulaire", age2, sexe2, nom2, nationalite if r.random() < 0.8 else self.choix_nationalite.tirer(r))
             conjoint["lien_cotitulaire"] = lien
             if lien == "conjoint" and sexe2 == "F":
-                conjoint["nom_naissance"] = self.noms[r.randrange(len(self.noms))]
+                conjoint["nom_naissance"] = r.choice(self.noms)
             situation = {"conjoint": "M", "pacse": "P", "concubin": "U"}[lien]
             demandeur["situation_familiale"] = conjoint["situation_familiale"] = situation
             personnes.append(conjoint)
             faits.update(couple=True, marie=lien in ("conjoint", "pacse"), lien=lien)
         elif profil == "personne_seule" and r.random() < p["part_colocataires"]:
             colocataire = self._adulte("cotitulaire", max(18, age + r.randint(-5, 5)), "F" if r.random() < 0.5 else "M",
-                                       self.noms[r.randrange(len(self.noms))], nationalite)
+                                       r.choice(self.noms), nationalite)
             colocataire["lien_cotitulaire"] = "colocataire"
             colocataire["situation_familiale"] = "C"
             demandeur["situation_familiale"] = "C"
@@ -228,7 +229,7 @@ class FabriqueMenages:
                 age_charge = min(age + r.randint(22, 32), 95)
                 sexe_c = "F" if r.random() < 0.65 else "M"
                 personnes.append(self._personne("personne_a_charge", sexe_c, naissance_pour_age(r, age_charge, self.date),
-                                                self.noms[r.randrange(len(self.noms))], lien_parente="P", nationalite=nationalite,
+                                                r.choice(self.noms), lien_parente="P", nationalite=nationalite,
                                                 residence_reguliere={"declaree": True, "verifiee": None},
                                                 situation_professionnelle="RET", situation_familiale="V"))
         return personnes, faits
@@ -236,9 +237,14 @@ class FabriqueMenages:
     # --- the household's numbers --------------------------------------------------------------
 
     def _age(self, personne: dict[str, Any]) -> int | None:
-        if personne["date_naissance"] is None:
+        naissance = personne["date_naissance"]
+        if naissance is None:
             return None
-        return age_le(dt.date.fromisoformat(personne["date_naissance"]), self.date)
+        age = self._ages.get(naissance)
+        if age is None:
+            # A few tens of thousands of distinct birth dates: each is parsed once per stream.
+            age = self._ages[naissance] = age_le(dt.date.fromisoformat(naissance), self.date)
+        return age
 
     def unites_consommation(self, personnes: list[dict[str, Any]]) -> float:
         uc = 0.0
@@ -404,7 +410,7 @@ class FabriqueMenages:
 
     def _profession(self, categorie: str) -> str:
         liste = self.professions[categorie]
-        return liste[self.r.randrange(len(liste))]
+        return self.r.choice(liste)
 
     def _avis(self, personnes: list[dict[str, Any]], adultes: list[dict[str, Any]], faits: dict[str, Any], rfr_cible: float | None) -> None:
         """RFR of N-2 and N-1 on each tax notice; a married or PACS couple shares one notice."""
@@ -511,7 +517,7 @@ class FabriqueMenages:
             elif pieces is not None and pieces > taille + 1:
                 motifs.append("10")
             choix = ("09", "17", "19", "21", "20") if modele == "HLM" else ("09", "03", "04", "05", "17", "19", "21")
-            motifs.append(choix[r.randrange(len(choix))])
+            motifs.append(r.choice(choix))
         if faits["handicap"] and "07" not in motifs:
             motifs.append("07")
         if faits["separe"] and r.random() < 0.5:
@@ -551,7 +557,7 @@ class FabriqueMenages:
         if r.random() < p["part_reprise_activite"] and personnes[0]["situation_professionnelle"] in ("CDD", "CDI"):
             codes.append("PRIO_REPRISE_ACTIVITE")
         if r.random() < p["part_situations_rares"]:
-            codes.append(RARES[r.randrange(len(RARES))])
+            codes.append(r.choice(RARES))
         classe = consigne.classe if consigne else None
         if classe in CLASSES_PRIORITAIRES and not codes:
             codes.append("PRIO_MAL_LOGE_DEFAVORISE")
@@ -567,7 +573,7 @@ class FabriqueMenages:
             situation = {"code": code, "verifiee": verifiee, "date_verification": None, "verifiee_par": None}
             if verifiee:
                 situation["date_verification"] = jours(avant, -r.randint(5, 300)).isoformat()
-                situation["verifiee_par"] = p["verificateurs"][r.randrange(len(p["verificateurs"]))]
+                situation["verifiee_par"] = r.choice(p["verificateurs"])
             situations.append(situation)
         return situations
 
@@ -598,7 +604,7 @@ class FabriqueMenages:
         # Disability (CMI invalidité) of one person for a small share of households.
         faits["handicap"] = faits["enfant_handicape"] = False
         if r.random() < p["part_handicap"]:
-            porteur = personnes[r.randrange(len(personnes))]
+            porteur = r.choice(personnes)
             if porteur["role"] != "enfant_a_naitre":
                 porteur["handicap"] = {"cmi_invalidite": True, "details": None}
                 faits["handicap"] = True
@@ -679,8 +685,8 @@ class FabriqueMenages:
         elif consigne is None and r.random() < p["part_refus_anterieur"]:
             refus.append({
                 "date": jours(date, -r.randint(15, 600)).isoformat(),
-                "logement_reference": self.references_logements[r.randrange(len(self.references_logements))],
-                "motif": p["motifs_refus"][r.randrange(len(p["motifs_refus"]))],
+                "logement_reference": r.choice(self.references_logements),
+                "motif": r.choice(p["motifs_refus"]),
                 "motif_legitime": r.random() < 0.5,
             })
         refus = [x for x in refus if x["date"] > date_depot.isoformat()]
@@ -710,9 +716,9 @@ class FabriqueMenages:
 
         commune_contact = commune_actuelle
         if modele in SANS_ADRESSE:
-            adresse = f"Domiciliation CCAS, {self.voies[r.randrange(len(self.voies))]}"
+            adresse = f"Domiciliation CCAS, {r.choice(self.voies)}"
         else:
-            adresse = f"{r.randint(1, 180)} {self.voies[r.randrange(len(self.voies))]}"
+            adresse = f"{r.randint(1, 180)} {r.choice(self.voies)}"
         courriel = None
         if r.random() < p["part_courriel"]:
             prenom = self.ascii_prenoms.get(demandeur["prenom"]) or _ascii(demandeur["prenom"] or "contact")
