@@ -13,6 +13,7 @@ Every setting can be changed by the environment without editing this file:
 | CALEOL_LOG_LEVEL     | INFO                             |                                                   |
 | CALEOL_MAX_REQUESTS  | 0 (never)                        | recycle a worker after that many requests         |
 | CALEOL_CONTROL_SOCKET| (none: disabled)                 | path of gunicorn's control socket (gunicornc)     |
+| CALEOL_WORKER_TMP_DIR| /dev/shm if present              | directory of the workers' heartbeat files         |
 
 Workers: one per core, not gunicorn's generic 2 × cores + 1. The expensive part of a request is CPU
 work in Python (rule evaluation, page rendering) under the GIL, so more processes than cores only
@@ -62,6 +63,11 @@ timeout = _entier("CALEOL_TIMEOUT", 60)
 graceful_timeout = 30
 keepalive = 5
 max_requests = _entier("CALEOL_MAX_REQUESTS", 0)
+# Each worker's main loop tells the master it is alive by changing the times of a file, on every turn
+# (every request on a kept-alive connection goes through that loop). In a directory on disk that is a
+# file-system metadata write each time; in memory (tmpfs) it is not, as gunicorn's documentation advises:
+# measured with bench/w3_charge.py (1 client, API), worker CPU per request 4.7-5.3 → 3.5-3.8 ms.
+worker_tmp_dir = os.environ.get("CALEOL_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 max_requests_jitter = max_requests // 10
 proc_name = "caleol"
 # gunicorn's control socket has one default path per user: two servers on one machine (tests, a

@@ -159,7 +159,7 @@ def test_la_ligne_d_acces_de_gunicorn_est_masquee():
 
 
 def _configuration_gunicorn(monkeypatch, **env):
-    for cle in ("CALEOL_WORKERS", "CALEOL_THREADS", "CALEOL_ACCESS_LOG", "CALEOL_CONTROL_SOCKET"):
+    for cle in ("CALEOL_WORKERS", "CALEOL_THREADS", "CALEOL_ACCESS_LOG", "CALEOL_CONTROL_SOCKET", "CALEOL_WORKER_TMP_DIR"):
         monkeypatch.delenv(cle, raising=False)
     for cle, valeur in env.items():
         monkeypatch.setenv(cle, valeur)
@@ -178,8 +178,10 @@ def test_la_configuration_de_gunicorn(monkeypatch):
     assert "%(U)s" in conf.access_log_format and "%(r)s" not in conf.access_log_format
     assert "%(q)s" not in conf.access_log_format and "%(f)s" not in conf.access_log_format
     assert callable(conf.post_fork) and callable(conf.post_worker_init) and callable(conf.when_ready)
-    conf = _configuration_gunicorn(monkeypatch, CALEOL_WORKERS="3", CALEOL_ACCESS_LOG="1", CALEOL_LOG_FORMAT="json")
-    assert conf.workers == 3 and conf.accesslog == "-"
+    assert conf.worker_tmp_dir == ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+    conf = _configuration_gunicorn(monkeypatch, CALEOL_WORKERS="3", CALEOL_ACCESS_LOG="1", CALEOL_LOG_FORMAT="json",
+                                   CALEOL_WORKER_TMP_DIR="/tmp")
+    assert conf.workers == 3 and conf.accesslog == "-" and conf.worker_tmp_dir == "/tmp"
     assert conf.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "INFO"
     assert conf.logconfig_dict["formatters"]["caleol"]["format_"] == "json"
     with pytest.raises(SystemExit, match="CALEOL_WORKERS : nombre entier attendu"):
