@@ -211,6 +211,18 @@ class Serveur:
             return  # one worker answered; the other may simply not have been picked
         raise SystemExit(f"gunicorn ne répond pas sur /sante ; journal : {self.journal.name}")
 
+    def cpu_s(self) -> float:
+        """CPU time (user + system, seconds) used so far by gunicorn's master and workers (its process group)."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                champs = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(champs[2]) == self.processus.pid:  # process group (start_new_session: the master's pid)
+                total += int(champs[11]) + int(champs[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def arreter(self) -> None:
         if self.processus.poll() is None:
             os.killpg(self.processus.pid, signal.SIGTERM)
@@ -238,8 +250,10 @@ def client_connecte(adresse: str, identifiant: str) -> requests.Session:
     return c
 
 
-def charger(nb_clients: int, n: int, fabrique, requete) -> dict:
-    """nb_clients threads send `requete(client, i)` back to back until n requests are done."""
+def charger(nb_clients: int, n: int, fabrique, requete, cpu_serveur=None) -> dict:
+    """nb_clients threads send `requete(client, i)` back to back until n requests are done; with
+    `cpu_serveur` (a function giving the server's CPU seconds), the server's and this generator's
+    CPU time per request too (on a shared machine, less sensitive to the load than the durations)."""
     clients = [fabrique() for _ in range(nb_clients)]
     for i in range(2 * nb_clients):  # warm-up: connections, caches of each worker
         requete(clients[i % nb_clients], i)
@@ -263,14 +277,19 @@ def charger(nb_clients: int, n: int, fabrique, requete) -> dict:
                     erreurs.append(statut)
 
     avant = charge_machine()
+    cpu_avant = cpu_serveur() if cpu_serveur else None
+    cpu_client = time.process_time()
     debut = time.perf_counter()
     with ThreadPoolExecutor(nb_clients) as pool:
         for f in [pool.submit(boucle, c) for c in clients]:
             f.result()
     mur = time.perf_counter() - debut
+    cpu_client = time.process_time() - cpu_client
+    cpu = (cpu_serveur() - cpu_avant) if cpu_serveur else None
     for c in clients:
         c.close()
-    return {"durees": durees, "erreurs": erreurs, "mur": mur, "avant": avant, "apres": charge_machine()}
+    return {"durees": durees, "erreurs": erreurs, "mur": mur, "avant": avant, "apres": charge_machine(), "cpu": cpu,
+            "cpu_client": cpu_client}
 
 
 def imprimer(nom: str, nb_clients: int, res: dict, cible: float) -> None:
@@ -279,7 +298,9 @@ def imprimer(nom: str, nb_clients: int, res: dict, cible: float) -> None:
     print(f"{nom:<34} clients {nb_clients} : n={len(d)} p50 {centile(d, 0.5):7.1f} ; p95 {p95:7.1f} ; max {max(d):7.1f} ms ; "
           f"{len(d) / res['mur']:6.1f} req/s ; erreurs {len(res['erreurs'])}"
           f"{' ' + str(sorted(set(res['erreurs']))) if res['erreurs'] else ''} ; objectif p95 ≤ {cible:.0f} ms : "
-          f"{'atteint' if p95 <= cible and not res['erreurs'] else 'NON atteint'} ; {res['avant']} → {res['apres']}",
+          f"{'atteint' if p95 <= cible and not res['erreurs'] else 'NON atteint'} ; {res['avant']} → {res['apres']}"
+          + (f" ; CPU par requête : serveur {res['cpu'] * 1000 / len(d):.1f} ms, générateur "
+             f"{res['cpu_client'] * 1000 / len(d):.1f} ms" if res.get("cpu") is not None else ""),
           flush=True)
 
 
@@ -294,7 +315,8 @@ def main() -> int:
     parser.add_argument("--moteur", default="durable")
     parser.add_argument("--clients", default="1,2,4", help="niveaux de concurrence, séparés par des virgules")
     parser.add_argument("--n-api", type=int, default=1000, help="requêtes mesurées par niveau (API)")
-    parser.add_argument("--n-seance", type=int, default=100, help="requêtes mesurées par niveau (page de séance)")
+    parser.add_argument("--n-seance", type=int, default=100,
+                        help="requêtes mesurées par niveau (page de séance) ; 0 : pas de scénario (b), ni de séance préparée")
     parser.add_argument("--date", default=os.environ.get("CALEOL_TODAY") or "2026-06-15")
     parser.add_argument("--garder", action="store_true")
     args = parser.parse_args()
@@ -327,11 +349,12 @@ def main() -> int:
 
         with factory() as s:
             nb = s.scalar(select(func.count(Demande.id)))
-        seance_id, nb_candidatures = preparer_seance(factory, date, 20, 5)
+        if args.n_seance > 0:
+            seance_id, nb_candidatures = preparer_seance(factory, date, 20, 5)
         jeton = preparer_jeton(factory)
         corps = dossiers_json(200, date)
-        print(f"base : {args.url} (schéma {schema}) : {nb} demandes ; séance {seance_id} : 20 logements, "
-              f"{nb_candidatures} candidatures")
+        print(f"base : {args.url} (schéma {schema}) : {nb} demandes ; " + (
+            f"séance {seance_id} : 20 logements, {nb_candidatures} candidatures" if seance_id else "pas de séance (--n-seance 0)"))
         serveur = Serveur(args.url, schema, args.date)
         serveur.attendre()
         print(f"serveur : {' '.join(serveur.commande)} (CALEOL_WORKERS=2, {serveur.adresse}) ; journal {serveur.journal.name}",
@@ -347,7 +370,11 @@ def main() -> int:
         if r.status_code != 200 or "trace" not in r.json():
             raise SystemExit(f"l'API n'évalue pas le dossier : {r.status_code} {r.text[:300]}")
         for c in niveaux:
-            imprimer("(a) POST /api/v1/evaluations", c, charger(c, args.n_api, requests.Session, evaluation), CIBLES_MS["api"])
+            imprimer("(a) POST /api/v1/evaluations", c, charger(c, args.n_api, requests.Session, evaluation, serveur.cpu_s),
+                     CIBLES_MS["api"])
+
+        if args.n_seance <= 0:
+            return 0
 
         def page(client: requests.Session, i: int) -> int:
             return client.get(f"{serveur.adresse}/decisions/seances/{seance_id}", timeout=60).status_code
@@ -358,7 +385,8 @@ def main() -> int:
         print(f"page de séance : {len(essai.content) // 1024} Kio de HTML")
         for c in niveaux:
             imprimer(f"(b) GET /decisions/seances/{seance_id}", c,
-                     charger(c, args.n_seance, lambda: client_connecte(serveur.adresse, "presidence"), page), CIBLES_MS["seance"])
+                     charger(c, args.n_seance, lambda: client_connecte(serveur.adresse, "presidence"), page, serveur.cpu_s),
+                     CIBLES_MS["seance"])
     finally:
         if serveur is not None:
             serveur.arreter()
