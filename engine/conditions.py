@@ -145,6 +145,9 @@ def faits_plats(faits: Mapping[str, Any], prefixe: str = "", sortie: dict[str, A
                 t = type(v)
                 if t is bool or t is str or t is int:
                     plat[nom] = v
+                elif t is float:
+                    if -_INF < v < _INF:  # NaN and infinities are absent
+                        plat[nom] = v
                 else:
                     _feuille(nom, v, plat)
             continue
@@ -165,7 +168,7 @@ def _feuille(chemin: str, valeur: Any, plat: dict[str, Any]) -> None:
         return
     t = type(valeur)
     if t is float:
-        if valeur != valeur or valeur in (_INF, -_INF):  # NaN or infinite: absent
+        if not -_INF < valeur < _INF:  # NaN or infinite: absent
             return
     elif valeur is None or (t is not bool and t is not int and t is not str):
         valeur = _normaliser_valeur(valeur)

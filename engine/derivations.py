@@ -311,7 +311,18 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
     personnes.sort(key=lambda x: x.rang)
     comptees = [x for x in personnes if x.personne]
     nb = len(comptees)
-    nb_charge = sum(x.a_charge for x in comptees)
+    # The counts over the persons counted, in one pass.
+    nb_charge = nb_surface = nb_mineurs = nb_titulaires = 0
+    handicap = False
+    for x in comptees:
+        nb_charge += x.a_charge
+        nb_surface += x.surface
+        if x.age is not None and x.age < majorite:
+            nb_mineurs += 1
+        if x.handicap:
+            handicap = True
+        if x.role in TITULAIRES:
+            nb_titulaires += 1
     non_charge = nb - nb_charge
     liens_couple = p.valeur("menage.jeune_menage.liens_couple")
     conjoint = next(
@@ -324,8 +335,6 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
     if couple and nb_charge == 0:
         age_conjoint = age_revolu(conjoint["date_naissance"], date)  # type: ignore[index]
         jeune_menage = (demandeur.age or 0) + age_conjoint <= p.valeur("menage.jeune_menage.somme_ages_max")
-    handicap = any(x.handicap for x in comptees)
-    nb_titulaires = sum(x.role in TITULAIRES for x in comptees)
     parent_isole = nb_titulaires == 1 and any(
         x.role in ROLES_ENFANT or (x.role not in TITULAIRES and brutes[x.rang - 1].get("lien_parente") == LIEN_ENFANT)
         for x in comptees
@@ -349,8 +358,8 @@ def _menage(dossier: Mapping[str, Any], date: dt.date, p: Parametres) -> Menage:
         personnes=tuple(personnes),
         nb_personnes=nb,
         nb_personnes_a_charge=nb_charge,
-        nb_personnes_surface=sum(x.surface for x in comptees),
-        nb_mineurs=sum(1 for x in comptees if x.age is not None and x.age < majorite),
+        nb_personnes_surface=nb_surface,
+        nb_mineurs=nb_mineurs,
         couple=couple,
         jeune_menage=jeune_menage,
         handicap=handicap,

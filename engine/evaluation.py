@@ -114,7 +114,7 @@ def tracer(infos: Sequence[_InfoTrace], appliquees: set[str] | frozenset[str], f
                 ligne["valeurs"] = valeurs
                 ajouter(ligne)
                 continue
-            cle: Any = (v,)
+            cle: Any = tuple(v) if lit_une_liste and isinstance(v, list) else v
         else:
             valeurs = {c: lire(c) for c in chemins}
             if rid in appliquees:
@@ -123,9 +123,10 @@ def tracer(infos: Sequence[_InfoTrace], appliquees: set[str] | frozenset[str], f
                 ajouter(ligne)
                 continue
             cle = tuple(valeurs.values())
-        # The explanation depends only on the values the rule reads: memoised per rule.
-        if lit_une_liste:
-            cle = tuple(tuple(x) if isinstance(x, list) else x for x in cle)
+            if lit_une_liste:
+                cle = tuple(tuple(x) if isinstance(x, list) else x for x in cle)
+        # The explanation depends only on the values the rule reads (the value itself when it reads
+        # one fact, their tuple otherwise; a list as a tuple): memoised per rule.
         texte = memo.get(cle)
         if texte is None:
             texte = "Non appliquée : " + " ; ".join(explication(faits)) + "."
