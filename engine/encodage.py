@@ -37,37 +37,53 @@ def encodeur_json(*, trier: bool = False, separateurs: tuple[str, str] = (", ", 
 
 # --------------------------------------------------------------------------- indented output
 
-# json.dumps(x, ensure_ascii=False) without spaces: CPython's C encoder, the one json.dumps uses when
-# there is no indentation, with json.dumps's defaults otherwise (NaN and Infinity written, no `default`).
-_compact_cpython = (json.encoder.c_make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False,
-                                                True) if json.encoder.c_make_encoder is not None else None)
+_SCALAIRES = frozenset({str, int, bool, type(None)})
 
 
 def _json_indente_python(valeur: Any) -> str:
     return json.dumps(valeur, ensure_ascii=False, indent=2)
 
 
+def _ecrit_comme_json_dumps(valeur: Any) -> bool:
+    """Whether orjson writes each token of `valeur` as json.dumps does.
+
+    Only values of these exact types (no subclass, no Enum, no date: json.dumps refuses some that
+    orjson writes): dict and list or tuple of them, str, int, bool, None, and floats whose orjson
+    text is their repr (json.dumps writes float.__repr__; orjson writes `0.00001` for 1e-05 and `null`
+    for NaN or an infinity). Text is written alike character by character (the tests try every
+    character), integers alike (orjson refuses those beyond 64 bits), and keys alike (orjson refuses
+    a key that is not text, json.dumps converts it)."""
+    pile = [valeur]
+    while pile:
+        x = pile.pop()
+        t = type(x)
+        if t is dict:
+            pile.extend(x.values())
+        elif t is list or t is tuple:
+            pile.extend(x)
+        elif t is float:
+            if orjson.dumps(x) != repr(x).encode("ascii"):
+                return False
+        elif t not in _SCALAIRES:
+            return False
+    return True
+
+
 def json_indente_octets(valeur: Any) -> bytes:
     """The UTF-8 bytes of `json.dumps(valeur, ensure_ascii=False, indent=2)`, byte for byte.
 
     With an indent, json.dumps runs its pure-Python encoder (≈ 1 ms for an evaluation with its trace,
-    50 kB); orjson writes the same layout (two spaces, `": "`, `[]` and `{}` when empty) about forty
-    times faster, but not always the same tokens: `1e-05` becomes `0.00001`, NaN becomes `null`, an
-    integer beyond 64 bits or a non-text key is refused. So orjson's text is used only when it is
-    proven identical: its compact form must equal CPython's compact form (the C encoder of json.dumps,
-    same floats, integers, escapes and key conversions as the indented encoder). Both compact texts
-    hold the same tokens as their indented forms, and both indent the same way, so equal compact
-    texts give equal indented texts. Otherwise (or if either encoder refuses the value), json.dumps
+    40 kB); orjson writes the same layout (two spaces, `": "`, `[]` and `{}` when empty) some forty
+    times faster, but not always the same tokens. Its text is used when every token is known to be
+    the same (`_ecrit_comme_json_dumps`); otherwise, or if orjson refuses the value, json.dumps
     itself answers, errors included.
     """
-    if _compact_cpython is not None:
-        try:
-            compact = orjson.dumps(valeur)
-            identique = "".join(_compact_cpython(valeur, 0)).encode("utf-8") == compact
-        except Exception:  # noqa: BLE001 - refused by either encoder: json.dumps answers, with its own error if any
-            identique = False
-        if identique:
-            return orjson.dumps(valeur, option=orjson.OPT_INDENT_2)
+    try:
+        texte = orjson.dumps(valeur, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:  # beyond 64 bits, a key that is not text, a lone surrogate, a cycle, a type
+        texte = None
+    if texte is not None and _ecrit_comme_json_dumps(valeur):  # orjson wrote it: no cycle to walk into
+        return texte
     return _json_indente_python(valeur).encode("utf-8")
 
 

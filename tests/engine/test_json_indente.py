@@ -55,20 +55,25 @@ def test_le_texte_est_celui_de_json_dumps_indente(valeur) -> None:
 
 
 def test_tous_les_caracteres_hors_surrogats() -> None:
+    """Le texte est écrit caractère par caractère : chaque caractère, en clé et en valeur, et les caractères
+    ASCII à chaque position d'un bloc de 64 (orjson en traite plusieurs à la fois)."""
     texte = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
-    valeur = {texte[:1000]: [texte[i:i + 5000] for i in range(0, len(texte), 5000)]}
+    valeur = {texte[i:i + 5000]: [texte[i:i + 5000]] for i in range(0, len(texte), 5000)}
     assert json_indente_octets(valeur) == _attendu(valeur).encode("utf-8")
+    ascii_ = "".join(map(chr, range(0x80)))
+    decales = [" " * decalage + ascii_ + "é" for decalage in range(64)]
+    assert json_indente_octets(decales) == _attendu(decales).encode("utf-8")
 
 
-def test_orjson_ecrit_quand_les_textes_sont_prouves_egaux(monkeypatch) -> None:
+def test_orjson_ecrit_quand_les_jetons_sont_ceux_de_json_dumps(monkeypatch) -> None:
     """Sans cela, l'optimisation pourrait disparaître sans qu'aucun test ne le voie."""
     appels = []
     monkeypatch.setattr(encodage, "_json_indente_python", lambda v: appels.append(v) or _attendu(v))
     resultat = {"eligible": True, "trace": [{"regle": "R-1", "faits": {"revenu": 1742.5, "taux": 0.31}}], "vide": {}}
     assert json_indente(resultat) == _attendu(resultat) and appels == []
-    for valeur in ({"x": 1e-05}, [float("nan")], {"n": 2**64}, {1: 2}):
+    for valeur in ({"x": 1e-05}, [float("nan")], {"n": 2**64}, {1: 2}, [Texte("a")], {"r": Rang.PREMIER}):
         assert json_indente(valeur) == _attendu(valeur)
-    assert len(appels) == 4
+    assert len(appels) == 6
 
 
 @pytest.mark.parametrize(("valeur", "erreur", "message"), [
