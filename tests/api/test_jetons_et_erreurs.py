@@ -49,12 +49,15 @@ def _horloge_fixe(monkeypatch) -> list[float]:
     return horloge
 
 
-def test_le_jeton_d_un_compte_desactive_est_refuse(client, monde, sessions, monkeypatch):
+def test_le_jeton_d_un_compte_desactive_est_refuse(client, engine, monde, sessions, monkeypatch):
     """Désactivé ailleurs (un autre processus) : refusé au plus tard API_JETON_CACHE secondes après."""
     horloge = _horloge_fixe(monkeypatch)
     assert client.get("/api/v1/demandes", headers=monde.entete("lecteur")).status_code == 200
     with dbmod.transaction(sessions) as s:
         s.scalars(select(Utilisateur).where(Utilisateur.identifiant == "lecteur")).one().actif = False
+    # Another application (its own remembered tokens, as another process) reads the database at once.
+    autre = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True, "ENREGISTRER_VERSION_REGLES": False})
+    assert autre.test_client().get("/api/v1/demandes", headers=monde.entete("lecteur")).status_code == 401
     horloge[0] += jetons_api.DUREE_RECONNAISSANCE
     r = client.get("/api/v1/demandes", headers=monde.entete("lecteur"))
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="caleol"'

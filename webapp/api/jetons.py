@@ -25,6 +25,7 @@ import functools
 import hashlib
 import secrets
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -108,14 +109,33 @@ def _utilisateur_de_l_empreinte(session: Session, cle: str) -> Utilisateur | Non
 
 # --------------------------------------------------------------------------- tokens remembered
 
-# SHA-256 of a token → (monotonic time until which it is trusted, the user it carries).
-_reconnus: dict[str, tuple[float, Any]] = {}
+class _JetonsReconnus:
+    """One application's tokens: `entrees`, SHA-256 of a token → (monotonic time until which it is
+    trusted, the user it carries). Per application, so that a process serving two (the tests) never
+    lends one's token to the other."""
+
+    __slots__ = ("entrees", "__weakref__")
+
+    def __init__(self) -> None:
+        self.entrees: dict[str, tuple[float, Any]] = {}
+
+
+_caches: weakref.WeakSet = weakref.WeakSet()
 _horloge = time.monotonic
 
 
+def _reconnus() -> dict[str, tuple[float, Any]]:
+    cache = current_app.extensions.get("caleol.api.jetons_reconnus")
+    if cache is None:
+        cache = current_app.extensions.setdefault("caleol.api.jetons_reconnus", _JetonsReconnus())
+        _caches.add(cache)
+    return cache.entrees
+
+
 def oublier_jetons_reconnus() -> None:
-    """Forget every remembered token of this process (a revocation; tests)."""
-    _reconnus.clear()
+    """Forget every remembered token of this process, in every application (a revocation; tests)."""
+    for cache in list(_caches):
+        cache.entrees.clear()
 
 
 def _duree_reconnaissance() -> float:
@@ -126,11 +146,12 @@ def _duree_reconnaissance() -> float:
 
 
 def _reconnu(cle: str):
-    entree = _reconnus.get(cle)
+    cache = _reconnus()
+    entree = cache.get(cle)
     if entree is None:
         return None
     if _horloge() >= entree[0]:
-        _reconnus.pop(cle, None)
+        cache.pop(cle, None)
         return None
     return copy.copy(entree[1])  # each request its own object: nothing it sets reaches the next one
 
@@ -139,9 +160,10 @@ def _retenir(cle: str, connecte) -> None:
     duree = _duree_reconnaissance()
     if duree <= 0:
         return
-    if len(_reconnus) >= RECONNUS_MAX:
-        _reconnus.clear()
-    _reconnus[cle] = (_horloge() + duree, copy.copy(connecte))
+    cache = _reconnus()
+    if len(cache) >= RECONNUS_MAX:
+        cache.clear()
+    cache[cle] = (_horloge() + duree, copy.copy(connecte))
 
 
 # --------------------------------------------------------------------------- requests
