@@ -511,10 +511,12 @@ def charger_referentiel(racine: str | Path | None = None) -> ReferentielParametr
     from .version import racine_active
 
     cle = racine if racine is not None else racine_active()
-    resolue = _racines_resolues.get(cle)
+    memorisable = isinstance(cle, str | Path)  # (another os.PathLike may not be hashable)
+    resolue = _racines_resolues.get(cle) if memorisable else None
     if resolue is None:
         resolue = Path(cle).resolve()
-        if Path(cle).is_absolute():  # a relative path depends on the working directory: never memoised
+        # A relative path depends on the working directory: never memoised.
+        if memorisable and Path(cle).is_absolute():
             if len(_racines_resolues) >= 64:
                 _racines_resolues.clear()
             _racines_resolues[cle] = resolue
