@@ -188,6 +188,23 @@ def test_la_configuration_de_gunicorn(monkeypatch):
         _configuration_gunicorn(monkeypatch, CALEOL_WORKERS="beaucoup")
 
 
+def test_gunicorn_ne_construit_pas_la_ligne_d_acces_qu_il_jetterait(monkeypatch):
+    from gunicorn.glogging import Logger
+
+    conf = _configuration_gunicorn(monkeypatch)
+    assert issubclass(conf.logger_class, Logger)
+    construites = []
+    monkeypatch.setattr(Logger, "access", lambda self, *args: construites.append(args))
+    journal = conf.logger_class.__new__(conf.logger_class)
+    journal.access_log = logging.getLogger("tests.gunicorn.access")
+    journal.access_log.setLevel(logging.WARNING)  # CALEOL_ACCESS_LOG absent
+    journal.access(None, None, {}, 0)
+    assert construites == []
+    journal.access_log.setLevel(logging.INFO)  # CALEOL_ACCESS_LOG=1: gunicorn's own line
+    journal.access(None, None, {}, 0)
+    assert construites == [(None, None, {}, 0)]
+
+
 def test_caleol_serve_production_lance_gunicorn(monkeypatch):
     from webapp.cli import main
 
