@@ -181,14 +181,16 @@ class Moteur:
 
 _verrou = threading.Lock()
 _moteurs: dict[tuple[str, dt.date | None, dt.date | None], Moteur] = {}
-_etat: dict[str, Any] = {}
+# rules/ directory → its rulebook, version, validity bounds (the active one, and those replays used)
+_etats: dict[Path, dict[str, Any]] = {}
+MOTEURS_MAX = 16  # compiled windows kept (replays of stored versions add theirs)
 
 
 def recharger() -> None:
     """Forget the compiled rulebooks (after an edit of rules/); in-flight evaluations keep theirs."""
     with _verrou:
         _moteurs.clear()
-        _etat.clear()
+        _etats.clear()
         reglement.cache_clear()
         oublier_racines()
 
@@ -200,30 +202,35 @@ def utiliser_racine(racine: str | Path | None) -> None:
     with _verrou:
         _racine_active[0] = Path(racine).resolve() if racine is not None else DOSSIER_REGLES
         _moteurs.clear()
-        _etat.clear()
+        _etats.clear()
         reglement.cache_clear()
         oublier_racines()
 
 
-def _reglement_et_version() -> tuple[Reglement, str, list[dt.date]]:
-    if "reglement" not in _etat:
-        racine = racine_active()
-        autre = racine != DOSSIER_REGLES
-        regl = reglement()  # of racine_active()
-        _etat.update(reglement=regl, version=version_regles(racine), bornes=regl.bornes(), racine=racine if autre else None)
-    return _etat["reglement"], _etat["version"], _etat["bornes"]
+def _etat_de(racine: Path) -> dict[str, Any]:
+    etat = _etats.get(racine)
+    if etat is None:
+        regl = reglement()  # of racine_active(), that is `racine`
+        etat = _etats[racine] = {"reglement": regl, "version": version_regles(racine), "bornes": regl.bornes(),
+                                 "racine": racine if racine != DOSSIER_REGLES else None}
+    return etat
 
 
 def moteur_a_la_date(date: dt.date) -> Moteur:
-    """The compiled rulebook for `date`, built once per (version, validity window) in this process."""
+    """The compiled rulebook for `date`, built once per (version, validity window) in this process, of
+    the rules/ directory this thread evaluates with (engine.version.racine_active)."""
+    racine = racine_active()
     with _verrou:
-        regl, version, bornes = _reglement_et_version()
+        etat = _etat_de(racine)
+        bornes = etat["bornes"]
         i = bisect.bisect_right(bornes, date)
-        fenetre = (version, bornes[i - 1] if i else None, bornes[i] if i < len(bornes) else None)
+        fenetre = (etat["version"], bornes[i - 1] if i else None, bornes[i] if i < len(bornes) else None)
         moteur = _moteurs.get(fenetre)
         if moteur is None:
-            moteur = _moteurs[fenetre] = Moteur(regl, date, version)
-            moteur.racine = _etat["racine"]
+            if len(_moteurs) >= MOTEURS_MAX:
+                _moteurs.clear()  # in-flight evaluations keep theirs
+            moteur = _moteurs[fenetre] = Moteur(etat["reglement"], date, etat["version"])
+            moteur.racine = etat["racine"]
         return moteur
 
 

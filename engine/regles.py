@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -395,10 +395,17 @@ def charger_reglement(racine: Path = DOSSIER_REGLES) -> Reglement:
     return Reglement(tuple(regles), tuple(grilles), cat)
 
 
-@cache
 def reglement() -> Reglement:
-    """The rulebook the process evaluates with (engine.version.racine_active: this checkout's rules/ or an
-    activated stored version), loaded once per process and per activation."""
+    """The rulebook the process evaluates with (engine.version.racine_active: this checkout's rules/, an
+    activated stored version, or the version a replay uses in this thread), loaded once per directory."""
     from .version import racine_active
 
-    return charger_reglement(racine_active())
+    return _reglement_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _reglement_de(racine: Path) -> Reglement:
+    return charger_reglement(racine)
+
+
+reglement.cache_clear = _reglement_de.cache_clear  # type: ignore[attr-defined]  # forget every directory's

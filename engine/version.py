@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from . import __version__
@@ -33,8 +36,28 @@ _cache: dict[tuple, str] = {}
 _racine_active: list[Path] = [DOSSIER_REGLES]
 
 
+# A rules/ directory used for the time of one replay (`racine_temporaire`), in this thread or task only:
+# the other threads of the process go on with the active one.
+_racine_du_contexte: ContextVar[Path | None] = ContextVar("racine_du_contexte", default=None)
+
+
 def racine_active() -> Path:
-    return _racine_active[0]
+    """The rules/ directory evaluations read: the one of a replay in progress in this thread
+    (`racine_temporaire`), else the process's (the checkout's, or an activated stored version)."""
+    return _racine_du_contexte.get() or _racine_active[0]
+
+
+@contextmanager
+def racine_temporaire(racine: str | Path) -> Iterator[Path]:
+    """Evaluate with the rulebook of the directory `racine` inside the block, in this thread only (a
+    replay by a stored version): every reader of rules/ follows it there (`racine_active`), while the
+    other threads of the process keep the active rulebook. Compiled rulebooks are cached per directory,
+    so nothing of the active one is forgotten."""
+    jeton = _racine_du_contexte.set(Path(racine).resolve())
+    try:
+        yield _racine_du_contexte.get()
+    finally:
+        _racine_du_contexte.reset(jeton)
 
 
 def chemin_regles(*parties: str) -> Path:
@@ -43,11 +66,11 @@ def chemin_regles(*parties: str) -> Path:
 
         chemin_regles("flux", "exclusions.yaml")  ->  <active rules/>/flux/exclusions.yaml
     """
-    return _racine_active[0].joinpath(*parties)
+    return racine_active().joinpath(*parties)
 
 
 def _racine(racine: Path | None) -> Path:
-    return _racine_active[0] if racine is None else Path(racine)
+    return racine_active() if racine is None else Path(racine)
 
 
 def _autres_fichiers(racine: Path) -> tuple[Path, ...]:

@@ -357,3 +357,47 @@ def test_apres_activation_les_politiques_de_l_application_suivent_la_version_act
     # Back to the previous version: everything comes back.
     assert CliRunner().invoke(commande_activer, [disque], obj=_contexte(engine)).exit_code == 0
     assert _ce_que_lit_l_application(client, sessions, logement_id) == avant
+
+
+def test_un_rejeu_ne_change_pas_la_version_des_autres_fils(engine, sessions, copie):
+    """A replay by a stored version (explanation of an older evaluation, `evaluer_avec_version`) in one
+    thread of a worker: the other threads of the process, serving other requests meanwhile, keep the
+    active rulebook — its rules, its parameters and what the application reads of rules/."""
+    import threading
+
+    from engine.evaluation import evaluer
+    from engine.version import DOSSIER_REGLES, chemin_regles, racine_active
+    from webapp.schemas import charger_dossier
+    from webapp.services import explication
+
+    disque, modifiee = _versions(sessions, copie)
+    dossier = charger_dossier(json.loads(DOSSIER.read_text(encoding="utf-8")))
+    dans_le_rejeu, fin = threading.Event(), threading.Event()
+    vu: dict[str, object] = {}
+
+    def calcul():
+        dans_le_rejeu.set()
+        assert fin.wait(60)
+        r = evaluer(dossier, None, DATE, trace=False)
+        return r["version_regles"], r["menage"]["unites_consommation"], chemin_regles("flux").parent
+
+    def rejeu():
+        with sessions() as s:
+            vu["rejeu"] = explication._avec_version(s, modifiee, calcul)
+            vu["par_version"] = activation.evaluer_avec_version(s, modifiee, dossier, None, DATE, trace=False)["version_regles"]
+
+    fil = threading.Thread(target=rejeu)
+    fil.start()
+    try:
+        assert dans_le_rejeu.wait(60)
+        # While the other thread is inside its replay:
+        autre = evaluer(dossier, None, DATE, trace=False)
+        vu["autre"] = (autre["version_regles"], autre["menage"]["unites_consommation"], racine_active())
+    finally:
+        fin.set()
+        fil.join(60)
+    assert vu["autre"] == (disque, 1.6, DOSSIER_REGLES)
+    version, uc, racine = vu["rejeu"]
+    assert (version, uc) == (modifiee, 2.6) and racine != DOSSIER_REGLES
+    assert vu["par_version"] == modifiee
+    assert racine_active() == DOSSIER_REGLES and evaluer(dossier, None, DATE, trace=False)["version_regles"] == disque

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.version import DOSSIER_REGLES, fichiers_versionnes, racine_active, version_regles
+from engine.version import DOSSIER_REGLES, fichiers_versionnes, racine_temporaire, version_regles
 
 from ..audit import journaliser
 from ..horloge import maintenant
@@ -220,17 +220,12 @@ def oublier() -> None:
 
 def evaluer_avec_version(session: Session, version: Any, dossier: dict, logement: dict | None, date: dt.date,
                          **options: Any) -> dict[str, Any]:
-    """The evaluation by a stored version (this process goes back to its version afterwards)."""
-    from engine.evaluation import evaluer, utiliser_racine
+    """The evaluation by a stored version, in this thread only: the other threads of the process go on
+    with the active version meanwhile."""
+    from engine.evaluation import evaluer
 
     v = _version(session, version)
-    racine = extraire(v)
-    precedente = racine_active()
-    with _verrou:
-        utiliser_racine(racine)
-        try:
-            return evaluer(dossier, logement, date, **options)
-        finally:
-            utiliser_racine(precedente if precedente != DOSSIER_REGLES else None)
+    with racine_temporaire(extraire(v)):
+        return evaluer(dossier, logement, date, **options)
 
 

@@ -981,9 +981,9 @@ def premiere_communication(session: Session, demande_id: int, decision_id: int |
 
 def _avec_version(session: Session, version: str, calcul):
     """`calcul()` with the rulebook of a recorded version whose files this instance kept (webapp.regles.
-    activation: extracted archive), this process going back to its own afterwards; None without them."""
-    from engine.evaluation import utiliser_racine
-    from engine.version import DOSSIER_REGLES, racine_active
+    activation: extracted archive), in this thread only (the other threads keep the active rulebook);
+    None without them."""
+    from engine.version import racine_temporaire
 
     from ..regles import activation
 
@@ -994,13 +994,8 @@ def _avec_version(session: Session, version: str, calcul):
         racine = activation.extraire(v)
     except activation.ErreurActivation:
         return None
-    precedente = racine_active()
-    with activation._verrou:
-        utiliser_racine(racine)
-        try:
-            return calcul()
-        finally:
-            utiliser_racine(precedente if precedente != DOSSIER_REGLES else None)
+    with racine_temporaire(racine):
+        return calcul()
 
 
 def expliquer(session: Session, numero_unique: str, decision_id: int | None = None) -> Explication:
