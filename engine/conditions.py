@@ -22,14 +22,12 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .yaml_strict import ErreurRegles, charger_yaml
 
-RACINE = Path(__file__).resolve().parent.parent
-CATALOGUE_FAITS = RACINE / "rules" / "schemas" / "faits.yaml"
 
 COMPARAISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 OPERATEURS = (*COMPARAISONS, "in", "exists", "not_exists", "any_item")
@@ -238,12 +236,20 @@ class Catalogue:
         return res
 
 
-@cache
 def catalogue() -> Catalogue:
+    """The fact catalogue (rules/schemas/faits.yaml and the code lists) of the rulebook this thread
+    evaluates with (engine.version.racine_active), built once per directory."""
+    from .version import racine_active
+
+    return _catalogue_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _catalogue_de(racine: Path) -> Catalogue:
     from .regles import listes_pour_catalogue
 
-    donnees = charger_yaml(CATALOGUE_FAITS)
-    return Catalogue(donnees["faits"], listes_pour_catalogue())
+    donnees = charger_yaml(racine / "schemas" / "faits.yaml")
+    return Catalogue(donnees["faits"], listes_pour_catalogue(racine))
 
 
 # --------------------------------------------------------------------------- validation

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +269,14 @@ def charger_politique(fichier: str | Path = FICHIER_POLITIQUE) -> Politique:
     )
 
 
-@cache
 def politique() -> Politique:
-    """The policy of the repository (loaded once per process)."""
-    return charger_politique(FICHIER_POLITIQUE)
+    """The policy of the rulebook this process uses (engine.version.racine_active: this checkout's rules/
+    or an activated stored version), loaded once per directory."""
+    from .version import racine_active
+
+    return _politique_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _politique_de(racine: Path) -> Politique:
+    return charger_politique(racine / "conservation" / "politique.yaml")

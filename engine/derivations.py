@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .geo import Territoire, charger_territoire, zone_plafonds
-from .parametres import FINANCEMENTS, RACINE_REGLES, Parametres, parametres_a_la_date
+from .parametres import FINANCEMENTS, Parametres, parametres_a_la_date
+from .version import racine_active
 from .yaml_strict import charger_yaml
 
 CENTIME = Decimal("0.01")
@@ -70,10 +72,15 @@ def ajouter_mois(date: dt.date, mois: int) -> dt.date:
     return dt.date(annee, rang + 1, min(date.day, dernier_jour))
 
 
-@lru_cache(maxsize=1)
 def codes_situations() -> tuple[str, ...]:
-    """Codes of rules/referentiels/situations_prioritaires.yaml (one boolean fact each)."""
-    contenu = charger_yaml(RACINE_REGLES / "referentiels" / "situations_prioritaires.yaml")
+    """Codes of rules/referentiels/situations_prioritaires.yaml (one boolean fact each) of the rulebook
+    this thread evaluates with (engine.version.racine_active)."""
+    return _codes_situations_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _codes_situations_de(racine: Path) -> tuple[str, ...]:
+    contenu = charger_yaml(racine / "referentiels" / "situations_prioritaires.yaml")
     return tuple(contenu["situations"])
 
 
@@ -663,9 +670,13 @@ def _sans_none(groupe: dict[str, Any]) -> dict[str, Any]:
     return {cle: valeur for cle, valeur in groupe.items() if valeur is not None}
 
 
-@lru_cache(maxsize=1)
 def _situations_a_faux() -> dict[str, bool]:
-    return dict.fromkeys(codes_situations(), False)
+    return _situations_a_faux_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _situations_a_faux_de(racine: Path) -> dict[str, bool]:
+    return dict.fromkeys(_codes_situations_de(racine), False)
 
 
 def _faits(

@@ -187,11 +187,17 @@ MOTEURS_MAX = 16  # compiled windows kept (replays of stored versions add theirs
 
 
 def recharger() -> None:
-    """Forget the compiled rulebooks (after an edit of rules/); in-flight evaluations keep theirs."""
+    """Forget the compiled rulebooks and the reference lists read with them (after an edit of rules/);
+    in-flight evaluations keep theirs."""
+    from . import conditions, conservation, derivations, regles
+
     with _verrou:
         _moteurs.clear()
         _etats.clear()
         reglement.cache_clear()
+        for lecteur in (regles._situations_de, regles._listes_sne_de, conditions._catalogue_de,
+                        derivations._codes_situations_de, derivations._situations_a_faux_de, conservation._politique_de):
+            lecteur.cache_clear()
         oublier_racines()
 
 

@@ -20,6 +20,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from .conditions import Catalogue, catalogue, chemins, valider_condition
+from .version import chemin_listes_sne, racine_active, racine_temporaire
 from .yaml_strict import ErreurRegles, charger_yaml
 
 RACINE = Path(__file__).resolve().parent.parent
@@ -30,20 +31,32 @@ SCHEMAS = DOSSIER_REGLES / "schemas"
 # --------------------------------------------------------------------------- reference lists
 
 
-@cache
 def situations_prioritaires() -> dict[str, dict[str, Any]]:
-    return charger_yaml(DOSSIER_REGLES / "referentiels" / "situations_prioritaires.yaml")["situations"]
+    """rules/referentiels/situations_prioritaires.yaml of the rulebook this thread evaluates with
+    (engine.version.racine_active), read once per directory."""
+    return _situations_de(racine_active())
 
 
-@cache
+@lru_cache(maxsize=8)
+def _situations_de(racine: Path) -> dict[str, dict[str, Any]]:
+    return charger_yaml(racine / "referentiels" / "situations_prioritaires.yaml")["situations"]
+
+
 def listes_sne() -> dict[str, dict[str, str]]:
-    with open(RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", encoding="utf-8") as f:
+    """The SNE code lists of the rulebook this thread evaluates with (beside its rules/ directory)."""
+    return _listes_sne_de(racine_active())
+
+
+@lru_cache(maxsize=8)
+def _listes_sne_de(racine: Path) -> dict[str, dict[str, str]]:
+    with open(chemin_listes_sne(racine), encoding="utf-8") as f:
         return json.load(f)["codes"]
 
 
-def listes_pour_catalogue() -> dict[str, list[str]]:
-    listes = {nom: [c for c in codes if c] for nom, codes in listes_sne().items()}
-    listes["situations_prioritaires"] = list(situations_prioritaires())
+def listes_pour_catalogue(racine: Path | None = None) -> dict[str, list[str]]:
+    racine = racine_active() if racine is None else racine
+    listes = {nom: [c for c in codes if c] for nom, codes in _listes_sne_de(racine).items()}
+    listes["situations_prioritaires"] = list(_situations_de(racine))
     return listes
 
 
@@ -363,7 +376,15 @@ def fichiers_grilles(racine: Path = DOSSIER_REGLES) -> list[Path]:
 
 
 def charger_reglement(racine: Path = DOSSIER_REGLES) -> Reglement:
-    """Load and check every rule file and grid under `racine`; raise ErreurRegles on the first defect."""
+    """Load and check every rule file and grid under `racine`; raise ErreurRegles on the first defect.
+
+    The fact catalogue, the code lists and the priority situations the rules are checked against are
+    those of the same directory (read inside `racine_temporaire(racine)`)."""
+    with racine_temporaire(racine):
+        return _charger_reglement(Path(racine))
+
+
+def _charger_reglement(racine: Path) -> Reglement:
     from .durable_adapter import compiler_condition, poids, TAILLE_SHARD
 
     cat = catalogue()
@@ -398,8 +419,6 @@ def charger_reglement(racine: Path = DOSSIER_REGLES) -> Reglement:
 def reglement() -> Reglement:
     """The rulebook the process evaluates with (engine.version.racine_active: this checkout's rules/, an
     activated stored version, or the version a replay uses in this thread), loaded once per directory."""
-    from .version import racine_active
-
     return _reglement_de(racine_active())
 
 

@@ -73,6 +73,12 @@ def _racine(racine: Path | None) -> Path:
     return racine_active() if racine is None else Path(racine)
 
 
+def chemin_listes_sne(racine: Path | None = None) -> Path:
+    """The SNE code lists a version includes: beside the rules/ directory `racine` (default: the one this
+    thread evaluates with), fixtures/sne/… of this checkout or of the copy of a stored version."""
+    return _autres_fichiers(_racine(racine))[0]
+
+
 def _autres_fichiers(racine: Path) -> tuple[Path, ...]:
     """The files outside rules/ that a version includes, beside `racine` (a copy has them beside it too)."""
     base = Path(racine).resolve().parent

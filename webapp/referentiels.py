@@ -1,25 +1,22 @@
 """Code lists the inputs are checked against: SNE lists (fixtures/sne) and rules/referentiels.
 
-rules/referentiels is read in the rulebook version this process evaluates with (engine.version.
-chemin_regles). The SNE lists are read in this checkout, as the engine reads them (engine.regles).
+rules/referentiels and the SNE lists (stored beside rules/ in a version) are read in the rulebook
+version this process evaluates with (engine.version.chemin_regles, engine.regles.listes_sne).
 """
 from __future__ import annotations
 
-import json
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from engine.regles import listes_sne as engine_listes_sne
 from engine.version import chemin_regles
 
-RACINE = Path(__file__).resolve().parent.parent
 
-
-@cache
 def listes_sne() -> dict[str, dict[str, str]]:
-    with open(RACINE / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", encoding="utf-8") as f:
-        return json.load(f)["codes"]
+    """The SNE code lists of the active version (those the engine checks the rules against)."""
+    return engine_listes_sne()
 
 
 def codes_sne(liste: str) -> list[str]:

@@ -16,9 +16,12 @@ RULES = Path(__file__).resolve().parents[2] / "rules"
 
 @pytest.fixture()
 def copie(tmp_path: Path) -> Path:
-    for dossier in ("regles", "cotation"):
-        shutil.copytree(RULES / dossier, tmp_path / dossier)
-    return tmp_path
+    """A copy of rules/ as a stored version holds it: with the SNE code lists beside it (the rules are
+    checked against the catalogue, lists and priority situations of their own directory)."""
+    shutil.copytree(RULES, tmp_path / "rules")
+    (tmp_path / "fixtures" / "sne").mkdir(parents=True)
+    shutil.copy(RULES.parent / "fixtures" / "sne" / "sne_interface_code_lists_v0201.json", tmp_path / "fixtures" / "sne")
+    return tmp_path / "rules"
 
 
 def _remplacer(fichier: Path, avant: str, apres: str) -> None:
@@ -91,3 +94,36 @@ def test_une_regle_hors_de_sa_fenetre_n_est_pas_en_vigueur(copie) -> None:
     assert "mixite.menage_premier_quartile" in {r.id for r in regl.regles_en_vigueur(dt.date(2024, 12, 31))}
     assert "mixite.menage_premier_quartile" not in {r.id for r in regl.regles_en_vigueur(dt.date(2025, 1, 1))}
     assert dt.date(2025, 1, 1) in regl.bornes()
+
+
+def test_une_version_se_verifie_avec_ses_propres_situations_listes_et_catalogue(copie) -> None:
+    """A stored version that adds a priority situation and the rule granting it loads, checked against
+    its own referentials (catalogue of facts, SNE lists, situations), while the checkout's rulebook and
+    lists stay as they are; the derivation of that version knows the new situation."""
+    from engine.conditions import catalogue
+    from engine.derivations import codes_situations
+    from engine.regles import listes_sne, situations_prioritaires
+    from engine.version import racine_temporaire
+
+    situations = copie / "referentiels" / "situations_prioritaires.yaml"
+    situations.write_text(situations.read_text(encoding="utf-8") + (
+        "  PRIO_ESSAI:\n    libelle: Situation d'essai\n    lettre: z\n    lettre_a_verifier: true\n    sensible: false\n"),
+        encoding="utf-8")
+    regles = copie / "regles" / "priorites.yaml"
+    regles.write_text(regles.read_text(encoding="utf-8") + (
+        "- id: priorite.situation_essai\n  titre: Situation d'essai\n  reference:\n    titre: CCH, art. L441-1\n"
+        "    lien: https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000006074096/\n"
+        "  validite:\n    debut: '2020-01-01'\n"
+        "  condition: {fait: situations.PRIO_ESSAI, op: eq, valeur: true}\n"
+        "  effet:\n    type: priorite\n    code: PRIO_ESSAI\n"), encoding="utf-8")
+
+    regl = charger_reglement(copie)
+    assert "priorite.situation_essai" in {r.id for r in regl.regles}
+    with racine_temporaire(copie):
+        assert "PRIO_ESSAI" in codes_situations() and "PRIO_ESSAI" in situations_prioritaires()
+        assert catalogue().definition("situations.PRIO_ESSAI") is not None
+        assert listes_sne()["ListeMotifDemande"]  # read beside the copy (fixtures/sne of the version)
+    # Outside the block: the checkout's referentials, unchanged.
+    assert "PRIO_ESSAI" not in codes_situations() and "PRIO_ESSAI" not in situations_prioritaires()
+    assert catalogue().definition("situations.PRIO_ESSAI") is None
+    assert "priorite.situation_essai" not in {r.id for r in reglement().regles}
