@@ -362,6 +362,16 @@ def test_en_plusieurs_blocs_le_premier_garde_le_flux_unique_et_les_suivants_ont_
     assert premiers[("ressource", 2)] == 2 * PAS_IDS_BLOC + 1
 
 
+def test_un_bloc_qui_deborderait_sur_les_identifiants_du_suivant_est_refuse(monkeypatch):
+    import webapp.demo.generateur as generateur
+
+    monkeypatch.setattr(generateur, "PAS_IDS_BLOC", 100)  # 60 dossiers make more than 100 personnes
+    with pytest.raises(ValueError, match="Le bloc 0 dépasse 100 lignes de personne"):
+        list(JeuDemo(42, 150, 40, REFERENCE, taille_bloc=60).lots())
+    # The last block has no successor: nothing to meet.
+    assert empreinte(42, 60, 40, REFERENCE, taille_bloc=60)
+
+
 def _contenu(sessions) -> dict[str, list[tuple]]:
     from webapp.demo.lignes import ORDRE
     from webapp.models import Base

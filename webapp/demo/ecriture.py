@@ -4,8 +4,9 @@ SQLite: SQLAlchemy Core executemany inserts, chunk by chunk. PostgreSQL: COPY th
 (`cursor.copy()` on the raw connection of the session's connection), which bypasses SQLAlchemy's type
 processing, so enums are written by member name (as SQLAlchemy stores them) and JSON as text. Ids
 are given explicitly (local id + the table's current maximum); PostgreSQL sequences are moved past
-them at the end. On PostgreSQL, `differer_index` drops the secondary indexes and the foreign keys of
-the dossier tables (still empty: the demo loads only where there is no demande) before the COPY, and
+them at the end. On PostgreSQL, for the bulk path (national stock), `differer_index` drops the
+secondary indexes and the foreign keys of the dossier tables (still empty: the demo loads only where
+there is no demande) before the COPY, and
 `terminer` recreates them from their exact definitions read in the catalogue (pg_get_indexdef,
 pg_get_constraintdef): one index build and one check per constraint instead of one per row, in the
 same transaction (a rollback restores them as they were). `texte` makes the COPY text of rows without touching the database (what the forked
