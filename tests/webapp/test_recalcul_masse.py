@@ -43,6 +43,11 @@ def test_le_chargement_par_colonnes_rend_exactement_le_dossier_de_l_orm(session)
     assert sum(1 for d in dossiers for p in d["personnes"] if len(p["revenus_fiscaux"]) > 1)
     assert _charger_dossiers(session, []) == []
     assert [i for i, _ in _charger_dossiers(session, [ids[3], 10**9, ids[1]])] == [ids[1], ids[3]]
+    # A run of ids with gaps (read as one range, the demandes in the gaps left aside) and a sparse set
+    # (read id by id): each gives exactly the dossiers asked for.
+    orm_par_id = dict(orm)
+    for partie in (ids[::2], ids[5:40:3], ids[::10], [ids[0], ids[-1]]):
+        assert _charger_dossiers(session, partie) == [(i, orm_par_id[i]) for i in sorted(partie)]
 
 
 def _lignes(session, ids):
