@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 
 from engine.regles import listes_sne as engine_listes_sne
-from engine.version import chemin_regles
+from engine.regles import situations_prioritaires as engine_situations_prioritaires
+from engine.version import chemin_regles, racine_active
 
 
 def listes_sne() -> dict[str, dict[str, str]]:
@@ -24,23 +25,18 @@ def codes_sne(liste: str) -> list[str]:
 
 
 def situations_prioritaires() -> dict[str, dict]:
-    """The priority situations of the active version (rules/referentiels/situations_prioritaires.yaml)."""
-    return _situations_prioritaires(chemin_regles("referentiels", "situations_prioritaires.yaml"))
-
-
-@lru_cache(maxsize=4)  # per file: an activated version has its own
-def _situations_prioritaires(fichier: Path) -> dict[str, dict]:
-    with open(fichier, encoding="utf-8") as f:
-        return yaml.safe_load(f)["situations"]
+    """The priority situations of the active version (rules/referentiels/situations_prioritaires.yaml),
+    as the engine reads them."""
+    return engine_situations_prioritaires()
 
 
 def situations_sensibles() -> frozenset[str]:
-    return _situations_sensibles(chemin_regles("referentiels", "situations_prioritaires.yaml"))
+    return _situations_sensibles(racine_active())
 
 
-@lru_cache(maxsize=4)
-def _situations_sensibles(fichier: Path) -> frozenset[str]:
-    return frozenset(code for code, s in _situations_prioritaires(fichier).items() if s.get("sensible"))
+@lru_cache(maxsize=4)  # per rules/ directory: an activated version has its own
+def _situations_sensibles(racine: Path) -> frozenset[str]:
+    return frozenset(code for code, s in engine_situations_prioritaires().items() if s.get("sensible"))
 
 
 def motifs_sensibles() -> frozenset[str]:
@@ -56,5 +52,5 @@ def _motifs_sensibles(fichier: Path) -> frozenset[str]:
 
 def oublier() -> None:
     """Forget the files read (webapp.regles.versions.recharger_regles: they may have changed on disk)."""
-    for f in (_situations_prioritaires, _situations_sensibles, _motifs_sensibles):
+    for f in (_situations_sensibles, _motifs_sensibles):
         f.cache_clear()
